@@ -1,0 +1,59 @@
+# servicehall — every target sets up what it needs; `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Root on the dev/CI machines; elsewhere apt needs sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format setup demo-data system-deps test-system-deps messages clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+system-deps: ## install Debian packages the hall needs (gettext for translations)
+	@command -v msgfmt >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq gettext; }
+
+test-system-deps: system-deps ## install Debian's chromium and a CJK font for browser tests
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'noto sans cjk'; then \
+	  $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium fonts-noto-cjk fontconfig; fi
+
+messages: $(VENV)/.installed system-deps ## compile translations (locale/*/LC_MESSAGES/django.po)
+	$(MANAGE) compilemessages -v 0 --ignore '.venv/*'
+
+setup: $(VENV)/.installed system-deps messages ## virtualenv, packages, translations, database schema
+	@mkdir -p var
+	$(MANAGE) migrate --no-input -v 0
+
+demo-data: setup ## load the catalogue, the working-day calendar and demo accounts
+	$(MANAGE) load_calendar
+	$(MANAGE) load_catalog
+	$(MANAGE) demo_accounts
+
+run: demo-data ## set up everything and serve the hall on http://127.0.0.1:8000 (SQLite)
+	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed test-system-deps messages ## run the whole suite (PostgreSQL when reachable)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean: ## remove the virtualenv and local data under var/
+	rm -rf $(VENV) var/*.sqlite3 var/media
