@@ -53,3 +53,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the catalogue once per run; tests see it as committed data."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("load_catalog", verbosity=0)
+
+
+@pytest.fixture
+def catalogue(db):
+    """The loaded catalogue; reloaded when a transactional test flushed the tables."""
+    from django.core.management import call_command
+
+    from servicehall.catalog.models import ServiceItem
+
+    if not ServiceItem.objects.exists():
+        call_command("load_catalog", verbosity=0)
+    return ServiceItem.active

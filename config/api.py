@@ -1,8 +1,10 @@
 """The JSON API: one NinjaAPI, a router per app; OpenAPI document at /api/docs."""
 
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
 from servicehall.catalog.api import router as catalog_router
+from servicehall.catalog.queries import QueryTooLong
 
 api = NinjaAPI(
     title="servicehall API",
@@ -11,3 +13,9 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/catalog/", catalog_router)
+
+
+@api.exception_handler(QueryTooLong)
+def query_too_long(request, exc):
+    message = _("搜索内容过长，请不超过%(n)d个字。") % {"n": exc.args[0]}
+    return api.create_response(request, {"detail": message}, status=400)
