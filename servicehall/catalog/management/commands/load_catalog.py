@@ -24,4 +24,5 @@ class Command(BaseCommand):
             self.stdout.write(f"OK: {len(catalogue.items)} items are valid")
             return
         report = load_catalogue(catalogue)
-        self.stdout.write(f"Catalogue: {len(catalogue.items)} items ({report})")
+        if options["verbosity"]:
+            self.stdout.write(f"Catalogue: {len(catalogue.items)} items ({report})")
