@@ -46,7 +46,7 @@ def test_make_run_steps_serve_the_hall_on_sqlite(sqlite_env):
     loaded = manage(sqlite_env, "load_catalog").stdout
     assert "created" in loaded
     again = manage(sqlite_env, "load_catalog").stdout
-    assert " 0 created, 0 updated" in again  # idempotent
+    assert "(0 created, 0 updated" in again  # idempotent
     logins = manage(sqlite_env, "demo_accounts").stdout
     assert "otpauth://" in logins
 
