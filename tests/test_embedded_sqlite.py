@@ -36,7 +36,13 @@ def sqlite_env(tmp_path):
 
 def manage(env, *args):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
 
 
@@ -53,13 +59,18 @@ def test_make_run_steps_serve_the_hall_on_sqlite(sqlite_env):
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT, env=sqlite_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=sqlite_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/services/search/?q=%E6%8A%A4%E7%85%A7") as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/services/search/?q=%E6%8A%A4%E7%85%A7"
+                ) as r:
                     body = r.read().decode()
                 break
             except OSError:

@@ -25,7 +25,9 @@ class ItemFilters(Schema):
     in_power_list: bool | None = None
 
 
-@router.get("/departments", response=list[DepartmentOut], summary="Departments with their item counts")
+@router.get(
+    "/departments", response=list[DepartmentOut], summary="Departments with their item counts"
+)
 def list_departments(request):
     return queries.departments_with_counts()
 
@@ -59,7 +61,9 @@ def list_items(request, filters: Query[ItemFilters]):
     return items
 
 
-@router.get("/items/{code}", response={200: ItemOut, 404: ErrorOut}, summary="One item's full guide")
+@router.get(
+    "/items/{code}", response={200: ItemOut, 404: ErrorOut}, summary="One item's full guide"
+)
 def get_item(request, code: str):
     item = ServiceItem.active.filter(code=code).select_related("department").first()
     if item is None:
@@ -67,6 +71,10 @@ def get_item(request, code: str):
     return item
 
 
-@router.get("/power-list", response=list[PowerListDepartmentOut], summary="The approval power list (权力清单)")
+@router.get(
+    "/power-list",
+    response=list[PowerListDepartmentOut],
+    summary="The approval power list (权力清单)",
+)
 def power_list(request):
     return [{"department": dept, "items": dept.powers} for dept in queries.power_list()]

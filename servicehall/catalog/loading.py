@@ -87,7 +87,9 @@ def load_catalogue(catalogue: Catalogue, *, actor=None) -> LoadReport:
     for doc in catalogue.items:
         code = doc["code"]
         source = f"{doc['department']}/{code}.yaml"
-        columns = _item_columns(doc, departments[doc["department"]], dept_docs[doc["department"]], source)
+        columns = _item_columns(
+            doc, departments[doc["department"]], dept_docs[doc["department"]], source
+        )
         wanted_events = sorted(doc["life_events"])
         item = existing.get(code)
         if item is None:
@@ -127,4 +129,6 @@ def _differs(item: ServiceItem, columns: dict, wanted_events: list[str]) -> bool
         return True
     if item.department_id != columns["department"].pk:
         return True
-    return any(getattr(item, name) != value for name, value in columns.items() if name != "department")
+    return any(
+        getattr(item, name) != value for name, value in columns.items() if name != "department"
+    )

@@ -19,7 +19,21 @@ MAX_QUERY_LENGTH = 50
 _PUNCTUATION = re.compile(r"[\s,，。.、;；:：!！?？\"'“”‘’()（）《》<>/\\|]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # Pairs that carry no meaning on their own would match almost every item.
-_STOP_PAIRS = {"办理", "我要", "我想", "如何", "怎么", "怎样", "需要", "申请", "可以", "什么", "哪里", "要办", "想办"}
+_STOP_PAIRS = {
+    "办理",
+    "我要",
+    "我想",
+    "如何",
+    "怎么",
+    "怎样",
+    "需要",
+    "申请",
+    "可以",
+    "什么",
+    "哪里",
+    "要办",
+    "想办",
+}
 
 
 class QueryTooLong(ValueError):

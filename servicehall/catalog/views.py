@@ -28,7 +28,9 @@ def search(request):
         hits = queries.search(query)
     except queries.QueryTooLong as exc:
         error = _("搜索内容过长，请不超过%(n)d个字。") % {"n": exc.args[0]}
-        return render(request, "catalog/search.html", {"query": query[:50], "error": error}, status=400)
+        return render(
+            request, "catalog/search.html", {"query": query[:50], "error": error}, status=400
+        )
     return render(request, "catalog/search.html", {"query": query, "hits": hits})
 
 
@@ -43,7 +45,9 @@ def department(request, code):
 def life_event(request, code):
     event = get_object_or_404(LifeEvent, code=code)
     items = queries.active_items().filter(life_events=event)
-    return render(request, "catalog/item_list.html", {"heading": event.display_name, "items": items})
+    return render(
+        request, "catalog/item_list.html", {"heading": event.display_name, "items": items}
+    )
 
 
 @require_GET

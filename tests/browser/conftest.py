@@ -49,7 +49,9 @@ def browser():
 @pytest.fixture
 def phone(browser, live_server, catalogue):
     """A phone-sized page (390×844) on the live server, Chinese by default."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, locale="zh-CN", is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, locale="zh-CN", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.base_url = live_server.url

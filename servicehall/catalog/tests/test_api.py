@@ -13,7 +13,9 @@ def test_search_items_by_chinese_word(client, catalogue):
 
 
 def test_filters_combine(client, catalogue):
-    body = client.get("/api/catalog/items", {"department": "xiaofang", "in_power_list": True}).json()
+    body = client.get(
+        "/api/catalog/items", {"department": "xiaofang", "in_power_list": True}
+    ).json()
     assert body["count"] >= 1
     assert {i["department"] for i in body["items"]} == {"xiaofang"}
     assert all(i["in_power_list"] for i in body["items"])

@@ -90,7 +90,10 @@ def test_broken_file_is_reported_with_file_field_and_reason(broken_dir):
     _edit(path, lambda d: d["time_limit"].update(promised_days="one"))
     _edit(broken_dir / "xiaofang" / "XF-BA-001.yaml", lambda d: d.pop("legal_basis"))
     problems = {(p.file, p.field): p.reason for p in read_catalogue(broken_dir).problems}
-    assert "'one' is not of type 'integer'" in problems[("huzheng/HZ-QR-001.yaml", "time_limit.promised_days")]
+    assert (
+        "'one' is not of type 'integer'"
+        in problems[("huzheng/HZ-QR-001.yaml", "time_limit.promised_days")]
+    )
     assert "required" in problems[("xiaofang/XF-BA-001.yaml", "legal_basis")]
 
 
@@ -100,7 +103,10 @@ def test_consistency_rules_beyond_the_schema(broken_dir):
     (broken_dir / "huzheng" / "HZ-QR-001.yaml").rename(broken_dir / "huzheng" / "HZ-QR-999.yaml")
     _edit(broken_dir / "xiaofang" / "XF-BA-001.yaml", lambda d: d["life_events"].append("no_such"))
     problems = [str(p) for p in read_catalogue(broken_dir).problems]
-    assert "huzheng/HZ-QR-999.yaml: time_limit.promised_days: promised limit exceeds the legal limit" in problems
+    assert (
+        "huzheng/HZ-QR-999.yaml: time_limit.promised_days: promised limit exceeds the legal limit"
+        in problems
+    )
     assert "huzheng/HZ-QR-999.yaml: code: file must be named HZ-QR-001.yaml" in problems
     assert "xiaofang/XF-BA-001.yaml: life_events.1: unknown life event 'no_such'" in problems
 
