@@ -50,13 +50,14 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+# One floor for the system check, the purge and (as "6 months") the trigger.
+from .checks import MIN_RETENTION_DAYS
 from .models import AuditAnchor, AuditEntry
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
 CHAIN_LOCK_KEY = 0x5348_4175_6469_7401  # "SHAudit\x01"
-# Trigger and purge agree on this: nothing younger than six months may be purged.
-MIN_RETENTION_DAYS = 184
+
 # Versioned so the canonical form can evolve without breaking old links.
 HASH_SCHEME = "servicehall-audit-v1"
 

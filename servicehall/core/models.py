@@ -225,3 +225,6 @@ def _calendar_flushed(sender, **kwargs):
     from . import workdays
 
     workdays.invalidate_cache(committed=True)
+
+
+from . import checks  # noqa: E402,F401 - registers the system checks

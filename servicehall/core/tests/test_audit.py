@@ -354,3 +354,11 @@ def test_trigger_guards_anchors(settings):
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE core_auditanchor SET anchor_hash = 'x'")
+
+
+def test_retention_shorter_than_six_months_fails_the_system_check(settings):
+    from servicehall.core.checks import audit_retention
+
+    assert audit_retention(None) == []
+    settings.AUDIT_RETENTION_DAYS = 90
+    assert [e.id for e in audit_retention(None)] == ["servicehall.core.E001"]
