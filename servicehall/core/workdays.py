@@ -193,14 +193,17 @@ def _as_date(d) -> date:
     raise TypeError(f"expected a date, got {type(d).__name__}")
 
 
-def is_working_day(d: date) -> bool:
-    d = _as_date(d)
-    year = _year(d.year)
+def _working(d: date, year: _Year) -> bool:
     if d in year.holidays:
         return False
     if d in year.workdays:
         return True
     return d.weekday() < 5
+
+
+def is_working_day(d: date) -> bool:
+    d = _as_date(d)
+    return _working(d, _year(d.year))
 
 
 def add_working_days(d: date, n: int) -> date:
@@ -209,9 +212,12 @@ def add_working_days(d: date, n: int) -> date:
     if n < 0:
         raise ValueError("add_working_days needs n >= 0")
     one = timedelta(days=1)
+    year = None
     while n:
         d += one
-        if is_working_day(d):
+        if year is None or year.year != d.year:
+            year = _year(d.year)  # once per year touched, not once per day
+        if _working(d, year):
             n -= 1
     return d
 
