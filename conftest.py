@@ -57,10 +57,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the catalogue once per run; tests see it as committed data."""
+    """Load the calendar and catalogue once per run; tests see them as committed data."""
     from django.core.management import call_command
 
     with django_db_blocker.unblock():
+        call_command("load_calendar", verbosity=0)
         call_command("load_catalog", verbosity=0)
 
 

@@ -214,6 +214,10 @@ SERVICEHALL_BASE_URL = os.environ.get("SERVICEHALL_BASE_URL", "").rstrip("/")
 SERVICEHALL_CATALOG_DIR = BASE_DIR / "servicehall" / "catalog" / "items"
 # Audit entries are kept at least this long (DESIGN: 6 months).
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "200"))
+# How many proxies in front append to X-Forwarded-For; 0 = trust only REMOTE_ADDR.
+AUDIT_TRUSTED_PROXY_COUNT = int(os.environ.get("AUDIT_TRUSTED_PROXY_COUNT", "0"))
+# Other processes see an administrator's calendar edit within this many seconds.
+CALENDAR_CACHE_SECONDS = int(os.environ.get("CALENDAR_CACHE_SECONDS", "30"))
 
 LOGGING = {
     "version": 1,

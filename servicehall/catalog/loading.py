@@ -53,6 +53,7 @@ def _item_columns(item: dict, department: Department, dept_doc: dict, source: st
         "flow": item["flow"],
         "online_depth": item["online_depth"],
         "legal_days": item["time_limit"]["legal_days"],
+        "legal_unit": item["time_limit"].get("legal_unit", "working_days"),
         "promised_days": item["time_limit"]["promised_days"],
         "free_of_charge": item["fees"]["free"],
         "channels": item["channels"],

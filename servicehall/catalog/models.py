@@ -78,6 +78,11 @@ class Flow(models.TextChoices):
     QUERY_ONLY = "query_only", _("仅查询")
 
 
+class LimitUnit(models.TextChoices):
+    WORKING_DAYS = "working_days", _("工作日")
+    CALENDAR_DAYS = "calendar_days", _("自然日")
+
+
 class Channel(models.TextChoices):
     ONLINE = "online", _("网上办理")
     WINDOW = "window", _("窗口办理")
@@ -126,7 +131,10 @@ class ServiceItem(Localized, models.Model):
     in_power_list = models.BooleanField(_("列入权力清单"), default=False)
     flow = models.CharField(_("办理流程"), max_length=20, choices=Flow.choices)
     online_depth = models.PositiveSmallIntegerField(_("网上办理深度"))
-    legal_days = models.PositiveSmallIntegerField(_("法定时限（工作日）"))
+    legal_days = models.PositiveSmallIntegerField(_("法定时限"))
+    legal_unit = models.CharField(
+        _("法定时限单位"), max_length=16, choices=LimitUnit.choices, default=LimitUnit.WORKING_DAYS
+    )
     promised_days = models.PositiveSmallIntegerField(_("承诺时限（工作日）"))
     free_of_charge = models.BooleanField(_("不收费"), default=True)
     channels = models.JSONField(_("办理渠道"), default=list)

@@ -1,8 +1,9 @@
 """Labels for the codes item documents carry (channels, delivery, material forms)."""
 
 from django import template
+from django.utils.translation import gettext, ngettext
 
-from servicehall.catalog.models import Channel, Delivery, MaterialForm
+from servicehall.catalog.models import Channel, Delivery, LimitUnit, MaterialForm
 
 register = template.Library()
 
@@ -31,8 +32,14 @@ def material_form_label(value):
 
 @register.filter
 def working_days(days):
-    from django.utils.translation import gettext, ngettext
-
     if days == 0:
         return gettext("即时办结")
     return ngettext("%(n)d个工作日", "%(n)d个工作日", days) % {"n": days}
+
+
+@register.simple_tag
+def legal_limit(item):
+    """The statutory limit in the law's own unit: 工作日 by default, 日 where the law says 日."""
+    if item.legal_unit == LimitUnit.CALENDAR_DAYS and item.legal_days:
+        return ngettext("%(n)d日（自然日）", "%(n)d日（自然日）", item.legal_days) % {"n": item.legal_days}
+    return working_days(item.legal_days)

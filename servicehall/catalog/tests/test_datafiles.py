@@ -19,8 +19,10 @@ def test_at_least_107_items_covering_every_department():
     assert len(CATALOGUE.items) >= 107
     per_department = Counter(item["department"] for item in CATALOGUE.items)
     assert set(per_department) == {d["code"] for d in CATALOGUE.departments}
-    approval_departments = [d for d in CATALOGUE.departments if d["approval_powers"]]
+    approval_departments = {d["code"] for d in CATALOGUE.departments if d["approval_powers"]}
     assert len(approval_departments) == 10
+    with_powers = {item["department"] for item in CATALOGUE.items if item["in_power_list"]}
+    assert approval_departments <= with_powers  # each of the ten exercises a listed power
 
 
 def test_no_required_field_is_empty():

@@ -9,6 +9,13 @@ from servicehall.catalog.models import Department, ServiceItem
 pytestmark = pytest.mark.django_db
 
 
+def test_home_shows_featured_services_and_search(client, catalogue):
+    response = client.get("/")
+    assertContains(response, 'role="search"')
+    featured = [i.name for i in response.context["featured"]]
+    assert "婴儿出生登记" in featured and "普通护照签发" in featured
+
+
 def test_index_lists_every_department_and_life_event(client, catalogue):
     response = client.get(reverse("catalog:index"))
     for dept in Department.objects.all():
