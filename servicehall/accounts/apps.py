@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "servicehall.accounts"
     label = "accounts"
     verbose_name = _("账户")
+
+    def ready(self):
+        from . import signals  # noqa: F401 - connects the receivers

@@ -1,11 +1,13 @@
-from django.contrib.auth import views as auth_views
-from django.shortcuts import render
 from django.urls import path
+
+from . import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # Placeholder until the accounts work lands.
-    path("staff/", lambda r: render(r, "staff/base.html"), name="staff_home"),
+    path("login/", views.login_view, name="login"),
+    path("login/otp/", views.otp_view, name="otp"),
+    path("logout/", views.logout_view, name="logout"),
+    path("register/", views.register_view, name="register"),
+    path("me/", views.profile_view, name="profile"),
+    path("staff/", views.staff_home, name="staff_home"),
 ]
