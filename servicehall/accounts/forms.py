@@ -24,7 +24,13 @@ from .signin import resolve_username
 _NAME = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134fA-Za-z·• ]{2,30}$")
 
 
-class LoginForm(forms.Form):
+class _Form(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # no ASCII colon after Chinese labels
+        super().__init__(*args, **kwargs)
+
+
+class LoginForm(_Form):
     # Named "username" so django-axes finds it in request.POST.
     username = forms.CharField(
         label=_("账号"),
@@ -60,7 +66,7 @@ class LoginForm(forms.Form):
         return self.cleaned_data
 
 
-class OTPForm(forms.Form):
+class OTPForm(_Form):
     token = forms.CharField(
         label=_("动态口令"),
         max_length=16,
@@ -77,7 +83,7 @@ class OTPForm(forms.Form):
         return token
 
 
-class RegistrationForm(forms.Form):
+class RegistrationForm(_Form):
     name = forms.CharField(
         label=_("姓名"),
         max_length=30,

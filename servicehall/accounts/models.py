@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -93,6 +93,13 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", _("系统管理员")
 
 
+class AccountManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # A superuser is staff: staff pages then ask for the second factor as for anyone.
+        extra_fields.setdefault("kind", User.Kind.STAFF)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     class Kind(models.TextChoices):
         CITIZEN = "citizen", _("个人")
@@ -107,6 +114,7 @@ class User(AbstractUser):
     last_name = None
 
     REQUIRED_FIELDS = ["email"]
+    objects = AccountManager()
 
     class Meta:
         verbose_name = _("用户")

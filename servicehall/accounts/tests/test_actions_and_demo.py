@@ -98,3 +98,21 @@ def test_totp_code_needs_debug(settings, capsys):
     call_command("totp_code", "900001")
     code = capsys.readouterr().out.strip()
     assert len(code) == 6 and code.isdigit()
+
+
+def test_superuser_is_staff_and_needs_a_second_factor(client):
+    from django.urls import reverse
+
+    admin = User.objects.create_superuser("root", "root@example.invalid", "Root-password-2026")
+    assert admin.is_staff_member
+    response = client.post(
+        reverse("accounts:login"), {"username": "root", "password": "Root-password-2026"}
+    )
+    assert "尚未绑定动态口令" in response.content.decode()
+    out = io.StringIO()
+    call_command("enrol_totp", "root", "--backup-codes", "2", stdout=out)
+    assert "otpauth://totp/servicehall%3Aroot?" in out.getvalue()
+    code = out.getvalue().split("one use each: ")[1].split()[0]
+    client.post(reverse("accounts:login"), {"username": "root", "password": "Root-password-2026"})
+    assert client.post(reverse("accounts:otp"), {"token": code}).status_code == 302
+    assert client.get(reverse("accounts:staff_home")).status_code == 200
