@@ -1,5 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
+
+# The Django admin is staff-only, so it demands the same second factor as staff pages.
+admin.site.__class__ = OTPAdminSite
 
 from config.api import api
 
