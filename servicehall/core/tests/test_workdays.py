@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from servicehall.accounts.tests.factories import StaffFactory, login_verified_staff
 from servicehall.core import workdays
 from servicehall.core.calendar_files import default_files, read_year_file
 from servicehall.core.models import AuditEntry, CalendarDay, CalendarYear
@@ -285,12 +286,12 @@ def test_load_calendar_rejects_bad_files(tmp_path, body, message):
 
 
 @pytest.fixture
-def admin_user(django_user_model):
-    return django_user_model.objects.create_superuser(
-        **{django_user_model.USERNAME_FIELD: "calendar-admin"},
-        email="admin@example.invalid",
-        password="pw-for-tests-only",
-    )
+def admin_user():
+    """A superuser administrator; the admin demands a verified second factor."""
+    user = StaffFactory(roles=["administrator"])
+    user.is_superuser = user.is_staff = True
+    user.save()
+    return user
 
 
 def _year_form(year, confirmed, days):
@@ -311,7 +312,7 @@ def _year_form(year, confirmed, days):
 
 @pytest.mark.usefixtures("calendar")
 def test_admin_adds_and_confirms_a_year(client, admin_user):
-    client.force_login(admin_user)
+    login_verified_staff(client, admin_user)
     response = client.post(
         "/django-admin/core/calendaryear/add/",
         _year_form(
@@ -334,7 +335,7 @@ def test_admin_adds_and_confirms_a_year(client, admin_user):
 
 @pytest.mark.usefixtures("calendar")
 def test_admin_rejects_a_day_outside_the_year(client, admin_user):
-    client.force_login(admin_user)
+    login_verified_staff(client, admin_user)
     response = client.post(
         "/django-admin/core/calendaryear/add/",
         _year_form(2027, True, [("2026-12-31", "holiday", "元旦")]),
@@ -345,6 +346,6 @@ def test_admin_rejects_a_day_outside_the_year(client, admin_user):
 
 
 def test_admin_audit_log_is_read_only(client, admin_user):
-    client.force_login(admin_user)
+    login_verified_staff(client, admin_user)
     assert client.get("/django-admin/core/auditentry/").status_code == 200
     assert client.get("/django-admin/core/auditentry/add/").status_code == 403
