@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from config.api import api
+
 # The Django admin is staff-only, so it demands the same second factor as staff pages.
 admin.site.__class__ = OTPAdminSite
-
-from config.api import api
 
 urlpatterns = [
     path("", include("servicehall.core.urls")),

@@ -41,5 +41,7 @@ def working_days(days):
 def legal_limit(item):
     """The statutory limit in the law's own unit: 工作日 by default, 日 where the law says 日."""
     if item.legal_unit == LimitUnit.CALENDAR_DAYS and item.legal_days:
-        return ngettext("%(n)d日（自然日）", "%(n)d日（自然日）", item.legal_days) % {"n": item.legal_days}
+        return ngettext("%(n)d日（自然日）", "%(n)d日（自然日）", item.legal_days) % {
+            "n": item.legal_days
+        }
     return working_days(item.legal_days)
