@@ -30,3 +30,27 @@ def test_security_headers(client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_admin_lists_citizens_masked_and_audits_opening_one(client):
+    from servicehall.accounts.tests.factories import CitizenFactory, login_verified_staff
+    from servicehall.core.models import AuditEntry
+
+    citizen = CitizenFactory()
+    profile = citizen.citizen_profile_or_none
+    admin = StaffFactory(roles=["administrator"])
+    admin.is_superuser = admin.is_staff = True
+    admin.save()
+    login_verified_staff(client, admin)
+
+    listing = client.get("/django-admin/accounts/citizenprofile/")
+    assert profile.id_number not in listing.content.decode()
+    assert profile.id_number[:6] + "********" + profile.id_number[-4:] in listing.content.decode()
+    assert not AuditEntry.objects.filter(action="personal_data.read").exists()
+
+    page = client.get(f"/django-admin/accounts/citizenprofile/{profile.pk}/change/")
+    assert page.status_code == 200
+    read = AuditEntry.objects.get(action="personal_data.read")
+    assert read.actor == admin
+    assert read.purpose == "后台账户管理"
+    assert read.details["fields"] == ["id_number", "mobile"]
