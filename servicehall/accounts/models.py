@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from servicehall.core.idnumbers import validate_cn_mobile, validate_credit_code, validate_id_number
+from servicehall.core.localized import LocalizedName
 
 police_number_validator = RegexValidator(r"^\d{6,8}$", _("警号应为6至8位数字。"))
 
@@ -24,16 +25,21 @@ police_number_validator = RegexValidator(r"^\d{6,8}$", _("警号应为6至8位�
 # --- organisation ---------------------------------------------------------------------------
 
 
-class Department(models.Model):
-    """A police department (警种/部门). Codes match catalog/items/departments.yaml."""
+class Department(LocalizedName, models.Model):
+    """A police department (警种/部门): staff belong to one, catalogue items are run by one.
+
+    The list is catalog/items/departments.yaml; `prefix` starts the codes of its items.
+    """
 
     code = models.SlugField(_("代码"), max_length=32, unique=True)
+    prefix = models.CharField(_("事项编码前缀"), max_length=4, unique=True)
     name = models.CharField(_("名称"), max_length=64)
     name_en = models.CharField(_("英文名称"), max_length=128, blank=True)
     approval_powers = models.BooleanField(_("具有行政审批职权"), default=False)
+    position = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
-        ordering = ["id"]
+        ordering = ["position"]
         verbose_name = _("部门")
         verbose_name_plural = _("部门")
 

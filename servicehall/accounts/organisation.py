@@ -46,16 +46,20 @@ def sync_districts(District) -> int:
     return len(SHENYANG_DISTRICTS)
 
 
-def sync_departments(Department, path: Path | None = None) -> int:
-    """Create or update a Department per entry of departments.yaml; returns how many."""
-    rows = read_departments(path)
-    for row in rows:
-        Department.objects.update_or_create(
+def sync_departments(Department, rows: list[dict] | None = None) -> dict[str, object]:
+    """Create or update a Department per entry of departments.yaml (or the given rows), in
+    file order; returns them by code."""
+    rows = read_departments() if rows is None else rows
+    by_code = {}
+    for position, row in enumerate(rows):
+        by_code[row["code"]], _ = Department.objects.update_or_create(
             code=row["code"],
             defaults={
+                "prefix": row["prefix"],
                 "name": row.get("name", row["code"]),
                 "name_en": row.get("name_en", ""),
                 "approval_powers": bool(row.get("approval_powers", False)),
+                "position": position,
             },
         )
-    return len(rows)
+    return by_code

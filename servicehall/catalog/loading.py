@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from servicehall.accounts import organisation
+from servicehall.accounts.models import Department
 from servicehall.core import audit
 
 from .datafiles import Catalogue
-from .models import Department, LifeEvent, ServiceItem
+from .models import LifeEvent, ServiceItem
 
 
 @dataclass
@@ -64,12 +66,13 @@ def _item_columns(item: dict, department: Department, dept_doc: dict, source: st
     }
 
 
-def _sync_simple(model, rows: list[dict], fields: tuple[str, ...]) -> dict[str, object]:
+def _sync_life_events(rows: list[dict]) -> dict[str, LifeEvent]:
     by_code = {}
     for position, row in enumerate(rows):
-        values = {name: row[name] for name in fields} | {"position": position}
-        obj, _ = model.objects.update_or_create(code=row["code"], defaults=values)
-        by_code[row["code"]] = obj
+        by_code[row["code"]], _ = LifeEvent.objects.update_or_create(
+            code=row["code"],
+            defaults={"name": row["name"], "name_en": row["name_en"], "position": position},
+        )
     return by_code
 
 
@@ -77,10 +80,8 @@ def _sync_simple(model, rows: list[dict], fields: tuple[str, ...]) -> dict[str, 
 def load_catalogue(catalogue: Catalogue, *, actor=None) -> LoadReport:
     if not catalogue.ok:
         raise ValueError("refusing to load a catalogue with problems")
-    departments = _sync_simple(
-        Department, catalogue.departments, ("prefix", "name", "name_en", "approval_powers")
-    )
-    events = _sync_simple(LifeEvent, catalogue.life_events, ("name", "name_en"))
+    departments = organisation.sync_departments(Department, catalogue.departments)
+    events = _sync_life_events(catalogue.life_events)
     dept_docs = {d["code"]: d for d in catalogue.departments}
 
     report = LoadReport()

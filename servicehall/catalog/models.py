@@ -7,41 +7,12 @@ while the columns hold what lists, filters and other apps query.
 
 from django.db import models
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-
-class Localized:
-    """`display_name` picks the English name when the interface speaks English."""
-
-    @property
-    def display_name(self) -> str:
-        if (get_language() or "").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name
+from servicehall.core.localized import LocalizedName
 
 
-class Department(Localized, models.Model):
-    code = models.SlugField(_("代码"), max_length=32, unique=True)
-    prefix = models.CharField(_("事项编码前缀"), max_length=4, unique=True)
-    name = models.CharField(_("名称"), max_length=64)
-    name_en = models.CharField(_("英文名称"), max_length=128)
-    approval_powers = models.BooleanField(_("具有行政审批职权"), default=False)
-    position = models.PositiveSmallIntegerField(_("排序"), default=0)
-
-    class Meta:
-        ordering = ["position"]
-        verbose_name = _("部门")
-        verbose_name_plural = _("部门")
-
-    def __str__(self) -> str:
-        return self.name
-
-    def get_absolute_url(self) -> str:
-        return reverse("catalog:department", args=[self.code])
-
-
-class LifeEvent(Localized, models.Model):
+class LifeEvent(LocalizedName, models.Model):
     code = models.SlugField(_("代码"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=64)
     name_en = models.CharField(_("英文名称"), max_length=128)
@@ -120,12 +91,15 @@ class ActiveItemManager(models.Manager):
         return super().get_queryset().filter(is_active=True)
 
 
-class ServiceItem(Localized, models.Model):
+class ServiceItem(LocalizedName, models.Model):
     code = models.CharField(_("事项编码"), max_length=16, unique=True)
     name = models.CharField(_("事项名称"), max_length=128)
     name_en = models.CharField(_("英文名称"), max_length=200)
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="items", verbose_name=_("部门")
+        "accounts.Department",
+        on_delete=models.PROTECT,
+        related_name="items",
+        verbose_name=_("部门"),
     )
     item_type = models.CharField(_("事项类型"), max_length=20, choices=ItemType.choices)
     in_power_list = models.BooleanField(_("列入权力清单"), default=False)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import Department, LifeEvent, ServiceItem
+from servicehall.accounts.models import Department
+
+from .models import LifeEvent, ServiceItem
 
 MAX_QUERY_LENGTH = 50
 _PUNCTUATION = re.compile(r"[\s,，。.、;；:：!！?？\"'“”‘’()（）《》<>/\\|]+")

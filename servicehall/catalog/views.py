@@ -4,8 +4,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from servicehall.accounts.models import Department
+
 from . import qr, queries
-from .models import ONLINE_DEPTH_LABELS, Department, LifeEvent, ServiceItem
+from .models import ONLINE_DEPTH_LABELS, LifeEvent, ServiceItem
 
 
 @require_GET

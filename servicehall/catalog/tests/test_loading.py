@@ -52,3 +52,13 @@ def test_command_refuses_a_broken_catalogue_and_loads_nothing(db, tmp_path, caps
 def test_command_check_only(db, capsys):
     call_command("load_catalog", check=True)
     assert "items are valid" in capsys.readouterr().out
+
+
+def test_items_and_staff_share_one_department_table(catalogue):
+    from servicehall.accounts.models import Department
+    from servicehall.accounts.tests.factories import StaffFactory
+
+    item = ServiceItem.objects.get(code="HZ-QR-001")
+    clerk = StaffFactory(roles=["window_clerk"], department=Department.objects.get(code="huzheng"))
+    assert clerk.staff_profile.department == item.department
+    assert item.department.prefix == "HZ" and item.department.position == 0

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from servicehall.catalog.models import Department, ServiceItem
+from servicehall.accounts.models import Department
+from servicehall.catalog.models import ServiceItem
 
 pytestmark = pytest.mark.django_db
 

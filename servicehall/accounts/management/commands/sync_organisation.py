@@ -10,4 +10,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         districts = organisation.sync_districts(District)
         departments = organisation.sync_departments(Department)
-        self.stdout.write(f"{districts} districts, {departments} departments")
+        self.stdout.write(f"{districts} districts, {len(departments)} departments")
