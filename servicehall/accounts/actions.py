@@ -143,7 +143,6 @@ def create_staff(
                 action="staff.create",
                 target=user,
                 details={"roles": sorted(str(r) for r in roles), "police_number": police_number},
-                actor_label="" if actor else "system",
             )
     except IntegrityError as error:
         raise AccountConflict("police_number", _("该警号已存在。")) from error
@@ -185,7 +184,6 @@ def update_staff(
                     "station": profile.station_id,
                 },
             },
-            actor_label="" if actor else "system",
         )
     user.__dict__.pop("staff_profile_or_none", None)
     return profile
@@ -206,7 +204,6 @@ def grant_role(*, actor, user: User, role: str) -> bool:
                 action="staff.grant_role",
                 target=user,
                 details={"role": str(role)},
-                actor_label="" if actor else "system",
             )
     user.__dict__.pop("roles", None)
     return created
@@ -222,7 +219,6 @@ def revoke_role(*, actor, user: User, role: str) -> bool:
                 action="staff.revoke_role",
                 target=user,
                 details={"role": str(role)},
-                actor_label="" if actor else "system",
             )
     user.__dict__.pop("roles", None)
     return bool(deleted)
@@ -243,7 +239,6 @@ def enrol_totp(
             actor=actor,
             action="staff.enrol_totp",
             target=user,
-            actor_label="" if actor else "system",
         )
     return device
 
@@ -264,7 +259,6 @@ def set_backup_codes(
             action="staff.set_backup_codes",
             target=user,
             details={"count": len(codes)},
-            actor_label="" if actor else "system",
         )
     return codes
 
@@ -287,7 +281,6 @@ def create_enterprise(
                 actor=actor,
                 action="enterprise.create",
                 target=enterprise,
-                actor_label="" if actor else "system",
             )
     except IntegrityError as error:
         raise AccountConflict("credit_code", _("该统一社会信用代码已登记。")) from error
@@ -309,7 +302,6 @@ def authorise_agent(
             action="enterprise.authorise_agent",
             target=enterprise,
             details={"agent_id": user.pk},
-            actor_label="" if actor else "system",
         )
     return membership
 
@@ -325,7 +317,6 @@ def withdraw_agent(*, actor, enterprise: Enterprise, user: User) -> bool:
                 action="enterprise.withdraw_agent",
                 target=enterprise,
                 details={"agent_id": user.pk},
-                actor_label="" if actor else "system",
             )
     return bool(changed)
 
@@ -344,7 +335,6 @@ def create_hotel(*, actor, name: str, licence_no: str, address: str, station: St
                 actor=actor,
                 action="hotel.create",
                 target=hotel,
-                actor_label="" if actor else "system",
             )
     except IntegrityError as error:
         raise AccountConflict("licence_no", _("该许可证号已登记。")) from error
@@ -365,7 +355,6 @@ def create_hotel_account(
                 action="hotel.create_account",
                 target=hotel,
                 details={"username": username},
-                actor_label="" if actor else "system",
             )
     except IntegrityError as error:
         raise AccountConflict("username", _("该账号已存在。")) from error
@@ -380,5 +369,4 @@ def set_password(*, actor, user: User, password: str) -> None:
             actor=actor,
             action="account.set_password",
             target=user,
-            actor_label="" if actor else "system",
         )

@@ -216,8 +216,8 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the chain and return it.
 
-    `actor` is a user or None (system work; then `actor_label` may name the job, e.g.
-    "system:sweep_deadlines"). `target` is a model instance or None; `target_repr`
+    `actor` is a user or None (system work, labelled "system" unless `actor_label` names the
+    job, e.g. "system:sweep_deadlines"). `target` is a model instance or None; `target_repr`
     overrides its str() (pass a masked form when str() would show personal data).
     """
     if not action or len(action) > AuditEntry._meta.get_field("action").max_length:
@@ -226,7 +226,7 @@ def record(
     object_type, object_id, default_repr = _describe_target(target)
     fields = {
         "actor_id": user.pk if user else None,
-        "actor_label": _clip(label or actor_label, "actor_label"),
+        "actor_label": _clip(label or actor_label or ("" if user else "system"), "actor_label"),
         "action": action,
         "object_type": _clip(object_type, "object_type"),
         "object_id": _clip(object_id, "object_id"),
@@ -281,9 +281,10 @@ def record_for_request(
     success: bool = True,
     details: dict | None = None,
 ) -> AuditEntry:
-    """record() with the actor and IP taken from the request."""
+    """record() with the actor and IP taken from the request ("anonymous" when signed out)."""
     return record(
         actor=getattr(request, "user", None),
+        actor_label="anonymous",
         action=action,
         target=target,
         target_repr=target_repr,

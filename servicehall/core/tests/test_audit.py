@@ -220,7 +220,13 @@ def test_record_for_request_anonymous():
     request = RequestFactory().post("/", REMOTE_ADDR="192.0.2.11")
     request.user = AnonymousUser()
     entry = audit.record_for_request(request, action="auth.login", success=False)
-    assert entry.actor is None and entry.actor_label == "" and entry.success is False
+    assert entry.actor is None and entry.actor_label == "anonymous" and entry.success is False
+
+
+def test_system_work_is_labelled_system():
+    assert audit.record(actor=None, action="catalog.load").actor_label == "system"
+    job = audit.record(actor=None, action="case.sweep", actor_label="system:sweep_deadlines")
+    assert job.actor_label == "system:sweep_deadlines"
 
 
 @pytest.mark.parametrize(
