@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "servicehall.core",
     "servicehall.accounts",
     "servicehall.catalog",
+    "servicehall.cases",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,12 @@ AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "200"))
 AUDIT_TRUSTED_PROXY_COUNT = int(os.environ.get("AUDIT_TRUSTED_PROXY_COUNT", "0"))
 # Other processes see an administrator's calendar edit within this many seconds.
 CALENDAR_CACHE_SECONDS = int(os.environ.get("CALENDAR_CACHE_SECONDS", "30"))
+
+# Cases: the share of filings drawn for a spot check (an item's data may set its own), and the
+# working days a supervisor has to follow up a bad rating.
+CASES_SPOT_CHECK_SHARE = float(os.environ.get("CASES_SPOT_CHECK_SHARE", "0.2"))
+CASES_FOLLOW_UP_DAYS = int(os.environ.get("CASES_FOLLOW_UP_DAYS", "5"))
+CASES_MAX_ATTACHMENT_MB = int(os.environ.get("CASES_MAX_ATTACHMENT_MB", "10"))
 
 LOGGING = {
     "version": 1,
