@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("servicehall.core.urls")),
     path("accounts/", include("servicehall.accounts.urls")),
     path("services/", include("servicehall.catalog.urls")),
+    path("cases/", include("servicehall.cases.urls")),
+    path("staff/cases/", include("servicehall.cases.urls_staff")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
