@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "servicehall.accounts",
     "servicehall.catalog",
     "servicehall.cases",
+    "servicehall.notify",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,35 @@ CALENDAR_CACHE_SECONDS = int(os.environ.get("CALENDAR_CACHE_SECONDS", "30"))
 CASES_SPOT_CHECK_SHARE = float(os.environ.get("CASES_SPOT_CHECK_SHARE", "0.2"))
 CASES_FOLLOW_UP_DAYS = int(os.environ.get("CASES_FOLLOW_UP_DAYS", "5"))
 CASES_MAX_ATTACHMENT_MB = int(os.environ.get("CASES_MAX_ATTACHMENT_MB", "10"))
+
+# --- notifications (servicehall.notify) -------------------------------------------------
+# Gateways by dotted path: gateways.ConsoleGateway (log; embedded default), FileGateway
+# (JSON lines, demos), SmtpEmailGateway (Django's EMAIL_* settings), HttpSmsGateway.
+NOTIFY_SMS_GATEWAY = os.environ.get(
+    "NOTIFY_SMS_GATEWAY", "servicehall.notify.gateways.ConsoleGateway"
+)
+NOTIFY_EMAIL_GATEWAY = os.environ.get(
+    "NOTIFY_EMAIL_GATEWAY", "servicehall.notify.gateways.ConsoleGateway"
+)
+NOTIFY_FILE_PATH = Path(os.environ.get("NOTIFY_FILE_PATH", VAR_DIR / "notify" / "outbox.jsonl"))
+NOTIFY_SMS_HTTP_URL = os.environ.get("NOTIFY_SMS_HTTP_URL", "")
+NOTIFY_SMS_HTTP_API_KEY = os.environ.get("NOTIFY_SMS_HTTP_API_KEY", "")
+NOTIFY_SMS_SENDER = os.environ.get("NOTIFY_SMS_SENDER", "")  # 短信签名, e.g. 【某市公安局】
+# Shared secret the SMS provider signs delivery receipts with; empty disables receipts.
+NOTIFY_SMS_RECEIPT_SECRET = os.environ.get("NOTIFY_SMS_RECEIPT_SECRET", "")
+NOTIFY_RECEIPT_MAX_SKEW_SECONDS = int(os.environ.get("NOTIFY_RECEIPT_MAX_SKEW_SECONDS", "300"))
+NOTIFY_EMAIL_FROM = os.environ.get("NOTIFY_EMAIL_FROM", "")  # empty: DEFAULT_FROM_EMAIL
+NOTIFY_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("NOTIFY_GATEWAY_TIMEOUT_SECONDS", "10"))
+# Retries: 30 s, 1, 2, 4 ... min capped at an hour (+ up to 20 % jitter); ~3 h in all.
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "10"))
+NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "30"))
+NOTIFY_RETRY_MAX_SECONDS = int(os.environ.get("NOTIFY_RETRY_MAX_SECONDS", "3600"))
+NOTIFY_RETRY_JITTER = float(os.environ.get("NOTIFY_RETRY_JITTER", "0.2"))
+# A message left "sending" this long (its worker died) is picked up again.
+NOTIFY_SENDING_TIMEOUT_SECONDS = int(os.environ.get("NOTIFY_SENDING_TIMEOUT_SECONDS", "300"))
+NOTIFY_BATCH_SIZE = int(os.environ.get("NOTIFY_BATCH_SIZE", "20"))
+NOTIFY_WORKER_INTERVAL_SECONDS = float(os.environ.get("NOTIFY_WORKER_INTERVAL_SECONDS", "5"))
+NOTIFY_RETENTION_DAYS = int(os.environ.get("NOTIFY_RETENTION_DAYS", "180"))
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("servicehall.core.urls")),
     path("accounts/", include("servicehall.accounts.urls")),
     path("services/", include("servicehall.catalog.urls")),
+    path("notify/", include("servicehall.notify.urls")),
     path("cases/", include("servicehall.cases.urls")),
     path("staff/cases/", include("servicehall.cases.urls_staff")),
     path("api/", api.urls),
