@@ -23,3 +23,12 @@ def catalogue(db):
     if not ServiceItem.objects.exists():
         call_command("load_catalog", verbosity=0)
     return ServiceItem.active
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 is slow on purpose; tests that do not look at hashing need not pay for it."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_htmx",
+    "django_ratelimit",
     "ninja",
     "servicehall.core",
     "servicehall.accounts",
@@ -115,6 +116,14 @@ CACHES = {
         "LOCATION": os.environ.get("CACHE_LOCATION", "servicehall"),
     }
 }
+
+# Rate limits count in this cache. Local memory is right for the one-process embedded server
+# only; production sets a shared cache (Redis), and then the checks below stay on.
+RATELIMIT_USE_CACHE = "default"
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]  # Django's own Redis cache is atomic
 
 # --- accounts and security ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

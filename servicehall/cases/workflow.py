@@ -211,6 +211,69 @@ def save_draft(
     return case
 
 
+def _attach(case: Case, *, actor, material: str, upload, validated) -> None:
+    from .models import Attachment
+
+    upload.name = validated.name
+    Attachment.objects.create(
+        case=case,
+        material=material,
+        file=upload,
+        original_name=validated.name,
+        content_type=validated.content_type,
+        size=validated.size,
+        sha256=validated.sha256,
+        uploaded_by=actor,
+    )
+
+
+def missing_materials(case: Case) -> list[str]:
+    """Required materials with no upload yet (an online application attaches scans)."""
+    uploaded = set(case.attachments.values_list("material", flat=True))
+    required = [m["name"] for m in case.item.document.get("materials", []) if m.get("required")]
+    return [name for name in required if name not in uploaded]
+
+
+@transaction.atomic
+def apply(
+    *,
+    actor,
+    case: Case,
+    data: dict,
+    uploads=(),
+    submit_flow: str | None = None,
+    applicant: dict | None = None,
+    green_channel: str = "",
+    door_to_door: bool = False,
+) -> Case:
+    """Save the application (form data and material scans) and, with `submit_flow`, submit it.
+
+    `uploads` holds (material name, uploaded file, attachments.ValidatedFile). The case row is
+    locked first, so a double click waits here and then finds the case already submitted:
+    it changes nothing and attaches nothing twice.
+    """
+    case = _locked(case)
+    _require_applicant(actor, case)
+    if case.status != Status.DRAFT:
+        return case
+    for material, upload, validated in uploads:
+        _attach(case, actor=actor, material=material, upload=upload, validated=validated)
+    case = save_draft(
+        actor=actor,
+        case=case,
+        data=data,
+        applicant=applicant,
+        green_channel=green_channel,
+        door_to_door=door_to_door,
+    )
+    if submit_flow is None:
+        return case
+    missing = missing_materials(case)
+    if missing:
+        raise WorkflowError(_("请上传以下必需材料：%(names)s。") % {"names": "、".join(missing)})
+    return submit(actor=actor, case=case, flow=submit_flow)
+
+
 def _next_number(department, day: date) -> str:
     counter, _ = CaseCounter.objects.get_or_create(department=department, day=day)
     # The UPDATE locks the counter row until commit: numbers are gap-free and never repeat.
@@ -289,13 +352,15 @@ def withdraw(*, actor, case: Case) -> Case:
 
 
 @transaction.atomic
-def resubmit(*, actor, case: Case, data: dict | None = None) -> Case:
+def resubmit(*, actor, case: Case, data: dict | None = None, uploads=()) -> Case:
     """The applicant answers the correction notice; the paused clock resumes, extended."""
     case = _locked(case)
     _require_applicant(actor, case)
     if case.status != Status.CORRECTION:
         raise IllegalTransition(_("该办件不需要补正。"))
     notice = case.correction
+    for material, upload, validated in uploads:
+        _attach(case, actor=actor, material=material, upload=upload, validated=validated)
     if data is not None:
         case.form_data = data
     resumed = today()
@@ -311,6 +376,56 @@ def resubmit(*, actor, case: Case, data: dict | None = None) -> Case:
     event = _record(case, Action.RESUBMIT, actor=actor, from_status=from_status, details=details)
     notifications.case_changed(case, event)
     return case
+
+
+@transaction.atomic
+def file_batch(*, actor, item, enterprise, upload_key: uuid.UUID, file_name: str, result):
+    """集中申报: every valid row becomes a submitted case; bad rows are kept as the report.
+
+    Idempotent by `upload_key`: posting the same upload again returns the first batch. Each
+    row's case key derives from the batch key, so a retry never doubles a worker.
+    """
+    from .models import CaseBatch
+
+    if enterprise is None or not account_rules.acts_for_enterprise(actor, enterprise):
+        raise PermissionDenied(_("集中申报须以获得授权的企业经办人身份提交。"))
+    batch, created = CaseBatch.objects.get_or_create(
+        upload_key=upload_key,
+        defaults={
+            "item": item,
+            "enterprise": enterprise,
+            "submitted_by": actor,
+            "file_name": file_name,
+            "row_count": len(result.valid_rows) + len({e.row for e in result.errors}),
+            "errors": result.errors_json(),
+        },
+    )
+    if not created:
+        return batch
+    for row_number, data in result.valid_rows:
+        key = uuid.uuid5(upload_key, str(row_number))
+        case = start_application(actor=actor, item=item, submission_key=key, enterprise=enterprise)
+        case.batch = batch
+        case.save(update_fields=["batch"])
+        applicant = {
+            "name": data.get("full_name", ""),
+            "id_number": data.get("applicant_id_number", ""),
+            "phone": data.get("phone", ""),
+        }
+        save_draft(actor=actor, case=case, data=data, applicant=applicant)
+        if not case.applicant_phone:  # the employer's contact stands in for a worker with none
+            case.applicant_phone = (
+                actor.citizen_profile_or_none.mobile if actor.citizen_profile_or_none else ""
+            )
+            case.save(update_fields=["applicant_phone"])
+        submit(actor=actor, case=case, flow=item.flow)
+    audit.record(
+        actor=actor,
+        action="case.file_batch",
+        target=batch,
+        details={"cases": len(result.valid_rows), "bad_rows": len(result.errors)},
+    )
+    return batch
 
 
 # --- handling ----------------------------------------------------------------------------------

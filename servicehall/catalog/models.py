@@ -153,5 +153,14 @@ class ServiceItem(LocalizedName, models.Model):
         return Channel.ONLINE in self.channels
 
     @property
+    def takes_online_applications(self) -> bool:
+        online_flows = {Flow.STANDARD, Flow.INSTANT, Flow.FILING_SPOT_CHECK}
+        return self.applies_online and self.flow in online_flows
+
+    @property
+    def takes_batch_uploads(self) -> bool:
+        return bool(self.document.get("batch_upload"))
+
+    @property
     def on_the_spot(self) -> bool:
         return self.promised_days == 0

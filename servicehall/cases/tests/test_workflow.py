@@ -151,10 +151,12 @@ def test_deadline_across_national_day_with_a_correction_pause(citizen, catalogue
         case = workflow.request_correction(actor=reviewer, case=case, items=["补充消防设计图纸"])
     with time_machine.travel("2026-10-12 09:00 +0800"):
         case = workflow.resubmit(actor=citizen, case=case)
-    # Paused for 10-9, 10-10 (a swapped working Saturday) and 10-12: three working days.
+    # Paused for 10-9, 10-10 (a swapped working Saturday) and 10-12: three working days, so
+    # the one working day left on 10-08 (10-09) becomes the day after the resubmission.
     assert case.status == Status.UNDER_REVIEW
-    assert case.due_date.isoformat() == "2026-10-14"
-    assert case.events.last().details == {"paused_working_days": 3, "due_date": "2026-10-14"}
+    assert case.due_date.isoformat() == "2026-10-13"
+    resumed = case.events.get(action="resubmit")
+    assert resumed.details == {"paused_working_days": 3, "due_date": "2026-10-13"}
 
 
 def test_joint_handling_goes_to_another_department_and_back(citizen, huzheng_team):
