@@ -390,3 +390,21 @@ def test_supervisor_sees_overdue_and_closes_a_follow_up(client, citizen, huzheng
 
     login_verified_staff(client, staff("jiaojing", "supervisor"))
     assert client.post(close, {"resolution": "越权"}).status_code == 404
+
+
+def test_instant_and_spot_check_flows(client, citizen, catalogue, monkeypatch):
+    instant = submitted(citizen, code="ZA-GG-001", data={})
+    login_verified_staff(client, staff("zhian", "window_clerk"))
+    assert act(client, instant, "complete_instantly").status_code == 302
+    assert fresh(instant).status == Status.COMPLETED
+
+    monkeypatch.setattr(workflow, "spot_check_draw", lambda share: True)
+    filed = submitted(
+        citizen, code="XF-BA-001", flow="filing_spot_check", data={"floor_area_m2": "120"}
+    )
+    login_verified_staff(client, staff("xiaofang", "reviewer"))
+    response = act(client, filed, "record_spot_check", passed="0", note="")
+    assert response.status_code == 400 and "抽查不合格必须说明" in response.content.decode()
+    assert act(client, filed, "record_spot_check", passed="1").status_code == 302
+    filed = fresh(filed)
+    assert filed.status == Status.COMPLETED and filed.spot_check_passed is True
