@@ -17,7 +17,7 @@ from servicehall.catalog.models import ServiceItem
 from servicehall.core.audit import client_ip
 
 from . import flows, queries_citizen, workflow
-from .batch import parse_batch_file, template_csv
+from .batch import parse_batch_file, template_csv, template_xlsx
 from .forms import application_form_class, cleaned_data_to_json, evaluate_flow, initial_from_json
 from .forms_citizen import (
     AgentApplicantForm,
@@ -304,6 +304,14 @@ def batch(request, code):
 
 
 def batch_template(request):
-    response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="liudong-renkou-template.csv"'
+    """The Excel template first: Excel mangles 18-digit ID numbers typed into a CSV."""
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="liudong-renkou-template.csv"'
+        return response
+    response = HttpResponse(
+        template_xlsx(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="liudong-renkou-template.xlsx"'
     return response

@@ -396,7 +396,7 @@ def file_batch(*, actor, item, enterprise, upload_key: uuid.UUID, file_name: str
             "enterprise": enterprise,
             "submitted_by": actor,
             "file_name": file_name,
-            "row_count": len(result.valid_rows) + len({e.row for e in result.errors}),
+            "row_count": len(result.valid_rows) + len({e.row for e in result.errors if e.row}),
             "errors": result.errors_json(),
         },
     )
@@ -443,6 +443,8 @@ def claim(*, actor, case: Case) -> Case:
     _require_staff(actor, case, STAFF_ROLES[Action.CLAIM])
     if case.status in flows.FINAL or case.status == Status.DRAFT:
         raise IllegalTransition(_("该办件已结束，无需认领。"))
+    if case.handler_id == actor.pk:
+        raise IllegalTransition(_("您已认领该办件。"))
     case.handler = actor
     _take_first_inquiry(case, actor)
     case.save()
@@ -606,6 +608,8 @@ def transfer_accountability(*, actor, case: Case, to_user, note: str) -> Case:
     _require_staff(actor, case, STAFF_ROLES[Action.TRANSFER_ACCOUNTABILITY])
     if not can_handle(to_user, case):
         raise WorkflowError(_("只能交接给本部门有权办理的民警。"))
+    if case.accountable_staff_id == to_user.pk:
+        raise IllegalTransition(_("此人已是该办件的首问责任人。"))
     if not note.strip():
         raise WorkflowError(_("首问责任交接须说明原因。"))
     previous = case.accountable_staff_id
@@ -656,7 +660,7 @@ def close_follow_up(*, actor, task: FollowUpTask, resolution: str) -> FollowUpTa
     ):
         raise PermissionDenied(_("只有本部门的监督员可以处理差评整改。"))
     if task.state != FollowUpTask.State.OPEN:
-        raise WorkflowError(_("该整改任务已处理。"))
+        raise IllegalTransition(_("该整改任务已处理。"))
     if not resolution.strip():
         raise WorkflowError(_("请填写整改和回访情况。"))
     task.state = FollowUpTask.State.DONE

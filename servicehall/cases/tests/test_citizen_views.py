@@ -165,3 +165,45 @@ def test_rating_through_the_page(signed_in, citizen, huzheng_team):
     assert bad.status_code == 400
     signed_in.post(reverse("cases:rate", args=[case.pk]), {"level": "5", "comment": "很快"})
     assert Case.objects.get(pk=case.pk).rating.level == 5
+
+
+def test_employer_batch_keeps_good_rows_and_reports_bad_ones(client, catalogue):
+    import datetime as dt
+
+    from servicehall.accounts.tests.factories import AgentFactory, EnterpriseFactory
+    from servicehall.cases.models import CaseBatch
+    from servicehall.core.idnumbers import make_id_number
+
+    enterprise = EnterpriseFactory()
+    agent = AgentFactory(enterprise=enterprise)
+    client.force_login(agent)
+    good1 = make_id_number("210102", dt.date(1990, 5, 1), 11)
+    good2 = make_id_number("230103", dt.date(1985, 2, 3), 22)
+    rows = [
+        "姓名,身份证号码,现住址,入住日期,手机号码",
+        f"张三,{good1},沈阳市铁西区建设大路1号,2026-11-01,13811112222",
+        "李四,110105194912310021,沈阳市铁西区建设大路1号,2026-11-01,13811113333",  # bad check digit
+        f"王五,{good2},沈阳市铁西区建设大路1号,2026-11-01,",
+        f"赵六,{good1},沈阳市铁西区建设大路1号,2026-11-02,13811114444",  # same ID as row 2
+    ]
+    upload = io.BytesIO(("\n".join(rows) + "\n").encode("utf-8-sig"))
+    upload.name = "workers.csv"
+    key = uuid.uuid4()
+    url = reverse("cases:batch", args=["ZA-BA-001"])
+    payload = {"upload_key": str(key), "enterprise": enterprise.pk, "file": upload}
+    response = client.post(url, payload)
+    assert response.status_code == 200
+    batch = CaseBatch.objects.get(upload_key=key)
+    cases = Case.objects.filter(batch=batch).order_by("id")
+    assert [c.applicant_id_number for c in cases] == [good1, good2]
+    assert all(c.status == Status.SUBMITTED and c.enterprise == enterprise for c in cases)
+    assert {e["row"] for e in batch.errors} == {3, 5}
+    assertContains(response, "身份证号码")
+    # The same upload posted again (a retry) adds nothing.
+    upload.seek(0)
+    client.post(url, {"upload_key": str(key), "enterprise": enterprise.pk, "file": upload})
+    assert Case.objects.filter(batch__upload_key=key).count() == 2
+
+
+def test_batch_filing_needs_an_enterprise_agent(signed_in, catalogue):
+    assert signed_in.get(reverse("cases:batch", args=["ZA-BA-001"])).status_code == 403
