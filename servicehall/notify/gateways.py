@@ -221,6 +221,16 @@ def receipt_signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+def _readable(raw: bytes) -> str:
+    """An error body for last_error: JSON re-dumped without \\u escapes, so staff read
+    the provider's Chinese message, not its code points."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False)
+    except ValueError:
+        return text
+
+
 class HttpSmsGateway(Gateway):
     """POSTs {"to", "body", "sender", "reference"} as JSON to NOTIFY_SMS_HTTP_URL with
     `Authorization: Bearer <NOTIFY_SMS_HTTP_API_KEY>`; expects 2xx and {"id": "..."}.
@@ -289,7 +299,7 @@ class HttpSmsGateway(Gateway):
             with self._opener.open(request, timeout=self.timeout) as response:
                 return self.parse_response(response.status, response.read(65536))
         except urllib.error.HTTPError as exc:
-            detail = _clip(exc.read(2000).decode("utf-8", "replace")) if exc.fp else ""
+            detail = _clip(_readable(exc.read(2000))) if exc.fp else ""
             error = f"HTTP {exc.code} from SMS gateway: {detail}".rstrip(": ")
             if 400 <= exc.code < 500 and exc.code not in _TEMPORARY_HTTP:
                 raise PermanentGatewayError(error) from exc

@@ -16,13 +16,20 @@ import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from servicehall.notify.conf import setting
 from servicehall.notify.delivery import DeliveryReport, deliver_due
 from servicehall.notify.gateways import GATEWAY_SETTINGS, get_gateway
 
 logger = logging.getLogger("servicehall.notify")
+
+
+def _refresh_connection() -> None:
+    # Honours CONN_MAX_AGE and drops a broken connection between batches. Never inside a
+    # transaction (call_command from code that holds one): closing would abort it.
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 class Command(BaseCommand):
@@ -59,7 +66,7 @@ class Command(BaseCommand):
         total = DeliveryReport()
         try:
             while not stop.is_set():
-                close_old_connections()  # honours CONN_MAX_AGE, drops broken connections
+                _refresh_connection()
                 try:
                     report = deliver_due(limit, should_stop=stop.is_set)
                 except DatabaseError:
@@ -82,7 +89,7 @@ class Command(BaseCommand):
             for signum, handler in previous.items():
                 if handler is not None:  # None: the previous handler was not set from Python
                     signal.signal(signum, handler)
-            close_old_connections()
+            _refresh_connection()
         self.stdout.write(f"run_outbox: {total}")
 
     @staticmethod
