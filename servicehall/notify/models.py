@@ -108,8 +108,10 @@ class Message(models.Model):
         verbose_name_plural = _("消息")
         ordering = ["-created_at", "-pk"]
         indexes = [
+            # (due time, id) is exactly the workers' ORDER BY, so a claim reads the first
+            # rows of the index even with a large backlog after an outage, without a sort.
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["next_attempt_at", "id"],
                 condition=Q(status__in=WORK_STATUSES),
                 name="notify_message_due_idx",
             ),

@@ -59,7 +59,7 @@ def _database_url() -> str:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_run_outbox_worker_process_delivers_and_stops_cleanly_on_sigterm(tmp_path):
     with transaction.atomic():
         message = notify_sms("13800000001", "办件已受理。")

@@ -17,7 +17,7 @@ from .support import RecordingGateway
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("skip_locked", [True, False], ids=["skip-locked", "guarded-update"])
 def test_concurrent_workers_send_each_message_exactly_once(skip_locked, monkeypatch):
     if not skip_locked:

@@ -132,7 +132,7 @@ def test_normalise_phone(raw, expected):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("first_commits", [True, False])
 def test_concurrent_enqueue_with_one_key(first_commits):
     """The second writer waits for the first holder of the key: it gets the first row when
