@@ -36,6 +36,7 @@ from __future__ import annotations
 import enum
 import logging
 import random
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,10 +46,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from servicehall.core import audit
+from servicehall.core.masking import mask_phone
 
 from .conf import setting
 from .gateways import Gateway, GatewayError, PermanentGatewayError, get_gateway
-from .models import FINAL_STATUSES, WORK_STATUSES, Channel, Message, Status
+from .models import FINAL_STATUSES, WORK_STATUSES, Channel, Message, Status, mask_email
 
 __all__ = [
     "DeliveryReport",
@@ -94,6 +96,17 @@ def backoff_seconds(attempt: int, *, jitter: float | None = None) -> float:
     delay = min(cap, base * 2 ** max(attempt - 1, 0))
     spread = setting("NOTIFY_RETRY_JITTER") if jitter is None else jitter
     return delay * (1 + random.random() * spread)
+
+
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _scrub(error: str) -> str:
+    """Gateways echo recipients in their errors ("number 138... is invalid", SMTP's refused
+    address); last_error is shown in the admin and logged, so they are masked here."""
+    error = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group()[-11:]), error)
+    return _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), error)[:2000]
 
 
 def _skip_locked_supported() -> bool:
@@ -194,7 +207,7 @@ def _finish(message: Message, report: DeliveryReport, **fields) -> bool:
 
 def _fail_or_retry(message: Message, gateway_name: str, error: str, report: DeliveryReport):
     now = timezone.now()
-    error = error[:2000]
+    error = _scrub(error)
     if message.attempts >= setting("NOTIFY_MAX_ATTEMPTS"):
         if _finish(
             message,
@@ -240,13 +253,14 @@ def _send_one(message: Message, gateway: Gateway, report: DeliveryReport) -> Non
     try:
         provider_id = gateway.send(message)
     except PermanentGatewayError as exc:
+        error = _scrub(str(exc)) or type(exc).__name__
         if _finish(
             message,
             report,
             status=Status.FAILED,
             next_attempt_at=None,
             gateway=name,
-            last_error=str(exc)[:2000] or type(exc).__name__,
+            last_error=error,
         ):
             report.failed += 1
             logger.error(
@@ -255,7 +269,7 @@ def _send_one(message: Message, gateway: Gateway, report: DeliveryReport) -> Non
                 message.pk,
                 message.masked_recipient,
                 name,
-                exc,
+                error,
             )
     except GatewayError as exc:
         _fail_or_retry(message, name, str(exc) or type(exc).__name__, report)
@@ -345,7 +359,7 @@ def apply_receipt(provider_message_id: str, status: str, *, error: str = "") -> 
     if status == Status.DELIVERED:
         fields = {"status": Status.DELIVERED, "delivered_at": now}
     else:
-        fields = {"status": Status.FAILED, "last_error": f"undeliverable: {error}"[:2000]}
+        fields = {"status": Status.FAILED, "last_error": _scrub(f"undeliverable: {error}")}
     if rows.filter(status=Status.SENT).update(**fields):
         return ReceiptOutcome.APPLIED
     return ReceiptOutcome.IGNORED if rows.exists() else ReceiptOutcome.UNKNOWN

@@ -44,7 +44,7 @@ def test_run_outbox_rejects_bad_arguments():
         call_command("run_outbox", "--once", "--interval", "-1")
 
 
-def test_purge_outbox(time_machine):
+def test_purge_outbox():
     out = StringIO()
     call_command("purge_outbox", "--days", "30", stdout=out)
     assert "deleted 0" in out.getvalue()

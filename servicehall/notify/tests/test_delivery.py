@@ -80,6 +80,18 @@ def test_a_permanent_error_fails_at_once(frozen, gateway):
     assert deliver_due(gateways={"sms": gateway}).claimed == 0
 
 
+@pytest.mark.parametrize("permanent", [True, False])
+def test_recipients_echoed_in_gateway_errors_are_masked(frozen, gateway, caplog, permanent):
+    [message] = queue()
+    error = PermanentGatewayError if permanent else GatewayError
+    gateway.down = error("number +8613800000000 refused; cc zhang.san@example.com")
+    with caplog.at_level(logging.INFO, logger="servicehall.notify"):
+        deliver_due(gateways={"sms": gateway})
+    message.refresh_from_db()
+    assert message.last_error == "number 138****0000 refused; cc z********@example.com"
+    assert "13800000000" not in caplog.text and "zhang.san" not in caplog.text
+
+
 def test_max_attempts(frozen, gateway, settings):
     settings.NOTIFY_MAX_ATTEMPTS = 3
     [message] = queue()
@@ -211,6 +223,23 @@ def test_settings_check(settings):
         "servicehall.notify.E003",
         "servicehall.notify.E004",
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "expected"),
+    [
+        ("https://sms.example.cn/v1/send", "s", []),
+        ("http://127.0.0.1:8080/send", "s", []),
+        ("", "s", ["servicehall.notify.W001"]),
+        ("http://sms.example.cn/v1/send", "s", ["servicehall.notify.W002"]),
+        ("https://sms.example.cn/v1/send", "", ["servicehall.notify.W003"]),
+    ],
+)
+def test_settings_check_of_the_http_sms_gateway(settings, url, secret, expected):
+    settings.NOTIFY_SMS_GATEWAY = "servicehall.notify.gateways.HttpSmsGateway"
+    settings.NOTIFY_SMS_HTTP_URL = url
+    settings.NOTIFY_SMS_RECEIPT_SECRET = secret
+    assert [e.id for e in check_settings(None)] == expected
 
 
 def test_backoff(settings):

@@ -79,7 +79,8 @@ class Command(BaseCommand):
                     self._add(total, report)
                     if report.claimed:
                         logger.info("notify: run_outbox batch: %s", report)
-                # A full batch means more may be due: go again without sleeping.
+                # A full batch means more may be due: go again without sleeping. (`failed`
+                # also counts send failures, so this may overcount: one extra query.)
                 busy = report is not None and report.claimed + report.failed >= limit
                 if once and not busy:
                     break
