@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format setup demo-data system-deps test-system-deps messages clean
+.PHONY: help run worker test lint format setup demo-data system-deps test-system-deps messages clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,8 +41,16 @@ demo-data: setup ## load the catalogue, the working-day calendar and demo accoun
 	$(MANAGE) load_catalog
 	$(MANAGE) demo_accounts
 
-run: demo-data ## set up everything and serve the hall on http://127.0.0.1:8000 (SQLite)
+run: demo-data ## set up everything and serve the hall on http://127.0.0.1:8000 (SQLite), with its workers
+	@trap 'kill 0' EXIT; \
+	DEBUG=1 $(MANAGE) run_outbox --interval 2 & \
+	while true; do DEBUG=1 $(MANAGE) sweep_deadlines -v 0; sleep 600; done & \
 	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+
+worker: setup ## background work only: deliver the outbox and sweep deadlines every 10 minutes
+	@trap 'kill 0' EXIT; \
+	$(MANAGE) run_outbox & \
+	while true; do $(MANAGE) sweep_deadlines; sleep 600; done
 
 test: $(VENV)/.installed test-system-deps messages ## run the whole suite (PostgreSQL when reachable)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

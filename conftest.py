@@ -15,11 +15,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def catalogue(db):
-    """The loaded catalogue; reloaded when a transactional test flushed the tables."""
+    """The loaded calendar and catalogue; reloaded when a transactional test flushed them."""
     from django.core.management import call_command
 
     from servicehall.catalog.models import ServiceItem
+    from servicehall.core.models import CalendarYear
 
+    if not CalendarYear.objects.filter(confirmed=True).exists():
+        call_command("load_calendar", verbosity=0)
     if not ServiceItem.objects.exists():
         call_command("load_catalog", verbosity=0)
     return ServiceItem.active

@@ -239,6 +239,13 @@ CASES_MAX_ATTACHMENT_MB = int(os.environ.get("CASES_MAX_ATTACHMENT_MB", "10"))
 # --- notifications (servicehall.notify) -------------------------------------------------
 # Gateways by dotted path: gateways.ConsoleGateway (log; embedded default), FileGateway
 # (JSON lines, demos), SmtpEmailGateway (Django's EMAIL_* settings), HttpSmsGateway.
+# E-mail for SmtpEmailGateway (Django's own settings, from the environment).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "servicehall@localhost")
 NOTIFY_SMS_GATEWAY = os.environ.get(
     "NOTIFY_SMS_GATEWAY", "servicehall.notify.gateways.ConsoleGateway"
 )

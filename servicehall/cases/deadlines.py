@@ -14,8 +14,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from servicehall.core import audit
-from servicehall.core.workdays import working_days_between
+from servicehall.core import audit, workdays
 
 from . import flows, notifications
 from .models import AccountabilityRecord, Case, DeadlineWarning, WarningLevel
@@ -39,7 +38,11 @@ def level_on(case: Case, day: date) -> str | None:
         return None
     if day > case.due_date:
         return WarningLevel.RED
-    if working_days_between(day, case.due_date) <= 1:
+    try:
+        left = workdays.working_days_between(day, case.due_date)
+    except workdays.CalendarNotConfirmed:
+        left = (case.due_date - day).days  # unconfirmed year: calendar days warn no later
+    if left <= 1:
         return WarningLevel.YELLOW
     return None
 

@@ -7,6 +7,7 @@ up here and refuses anything not listed, so a new flow is a new table, not new c
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Status(models.TextChoices):
@@ -26,25 +27,28 @@ class Status(models.TextChoices):
 
 
 class Action(models.TextChoices):
-    SUBMIT = "submit", _("提交申请")
-    ACCEPT = "accept", _("受理")
-    REFUSE = "refuse", _("不予受理")
-    REQUEST_CORRECTION = "request_correction", _("一次性告知补正")
-    RESUBMIT = "resubmit", _("补正后重新提交")
-    START_REVIEW = "start_review", _("开始审查")
-    APPROVE = "approve", _("准予许可")
-    DENY = "deny", _("不予许可")
-    COMPLETE = "complete", _("办结")
-    COMPLETE_INSTANTLY = "complete_instantly", _("即办办结")
-    FILE = "file", _("备案")
-    DRAW_SPOT_CHECK = "draw_spot_check", _("抽中检查")
-    RECORD_SPOT_CHECK = "record_spot_check", _("告知抽查结果")
-    DELIVER = "deliver", _("送达")
-    WITHDRAW = "withdraw", _("撤回申请")
+    SUBMIT = "submit", pgettext_lazy("case action", "提交申请")
+    ACCEPT = "accept", pgettext_lazy("case action", "受理")
+    REFUSE = "refuse", pgettext_lazy("case action", "不予受理")
+    REQUEST_CORRECTION = "request_correction", pgettext_lazy("case action", "一次性告知补正")
+    RESUBMIT = "resubmit", pgettext_lazy("case action", "补正后重新提交")
+    START_REVIEW = "start_review", pgettext_lazy("case action", "开始审查")
+    APPROVE = "approve", pgettext_lazy("case action", "准予许可")
+    DENY = "deny", pgettext_lazy("case action", "不予许可")
+    COMPLETE = "complete", pgettext_lazy("case action", "办结")
+    COMPLETE_INSTANTLY = "complete_instantly", pgettext_lazy("case action", "即办办结")
+    FILE = "file", pgettext_lazy("case action", "备案")
+    DRAW_SPOT_CHECK = "draw_spot_check", pgettext_lazy("case action", "抽中检查")
+    RECORD_SPOT_CHECK = "record_spot_check", pgettext_lazy("case action", "告知抽查结果")
+    DELIVER = "deliver", pgettext_lazy("case action", "送达")
+    WITHDRAW = "withdraw", pgettext_lazy("case action", "撤回申请")
     # Steps that keep the status: who handles the case, and where.
-    CLAIM = "claim", _("认领办理")
-    HAND_OVER = "hand_over", _("移交协办部门")
-    TRANSFER_ACCOUNTABILITY = "transfer_accountability", _("首问责任交接")
+    CLAIM = "claim", pgettext_lazy("case action", "认领办理")
+    HAND_OVER = "hand_over", pgettext_lazy("case action", "移交协办部门")
+    TRANSFER_ACCOUNTABILITY = (
+        "transfer_accountability",
+        pgettext_lazy("case action", "首问责任交接"),
+    )
 
 
 S = Status

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -20,8 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from servicehall.accounts import rules as account_rules
-from servicehall.core import audit
-from servicehall.core.workdays import add_working_days, working_days_between
+from servicehall.core import audit, workdays
 
 from . import flows, notifications
 from .flows import Action, Status
@@ -64,6 +63,26 @@ CORRECTION_ROLES = {Status.SUBMITTED: ("window_clerk",), Status.UNDER_REVIEW: ("
 
 def today() -> date:
     return timezone.localdate()
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The calendar's answer, or a clear refusal when a year's holidays are unconfirmed (the
+    limit would be a guess); staff see why and the administrator confirms the year."""
+    try:
+        return workdays.add_working_days(start, days)
+    except workdays.CalendarNotConfirmed as exc:
+        raise WorkflowError(
+            _("%(reason)s。请联系系统管理员确认后再办理。") % {"reason": exc}
+        ) from exc
+
+
+def working_days_between(start: date, end: date) -> int:
+    try:
+        return workdays.working_days_between(start, end)
+    except workdays.CalendarNotConfirmed as exc:
+        raise WorkflowError(
+            _("%(reason)s。请联系系统管理员确认后再办理。") % {"reason": exc}
+        ) from exc
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -315,13 +334,16 @@ def submit(*, actor, case: Case, flow: str) -> Case:
 
 
 def _file(case: Case) -> None:
-    """备案: filed the moment it is submitted; a share is drawn for a spot check."""
+    """备案: filed the moment it is submitted; a share is drawn for a spot check.
+
+    The notes go into the case history, which staff read in Chinese whatever language the
+    applicant used, so they are not translated here."""
     system = None
     _move(
         case,
         Action.FILE,
         actor=system,
-        note=_("已备案，备案凭证即时出具。"),
+        note="已备案，备案凭证即时出具。",
         accepted_at=timezone.now(),
     )
     share = float(case.item.document.get("spot_check_share", settings.CASES_SPOT_CHECK_SHARE))
@@ -332,14 +354,14 @@ def _file(case: Case) -> None:
             Action.DRAW_SPOT_CHECK,
             actor=system,
             due_date=due,
-            note=_("已被随机抽中检查，将在%(date)s前告知抽查结果。") % {"date": due.isoformat()},
+            note=f"已被随机抽中检查，将在{due.isoformat()}前告知抽查结果。",
         )
     else:
         _move(
             case,
             Action.COMPLETE,
             actor=system,
-            note=_("未被抽中，备案办结。"),
+            note="未被抽中，备案办结。",
             completed_at=timezone.now(),
         )
 
@@ -640,11 +662,12 @@ def rate(*, actor, case: Case, level: int, comment: str = "") -> Rating:
         raise WorkflowError(_("您已评价过该办件，每件只能评价一次。"))
     rating = Rating.objects.create(case=case, level=level, comment=comment.strip(), rated_by=actor)
     if rating.is_bad:
-        FollowUpTask.objects.create(
-            rating=rating,
-            department=case.home_department,
-            due_date=add_working_days(today(), settings.CASES_FOLLOW_UP_DAYS),
-        )
+        days = settings.CASES_FOLLOW_UP_DAYS
+        try:
+            due = workdays.add_working_days(today(), days)
+        except workdays.CalendarNotConfirmed:
+            due = today() + timedelta(days=days)  # never lose a rating: calendar days are stricter
+        FollowUpTask.objects.create(rating=rating, department=case.home_department, due_date=due)
     audit.record(actor=actor, action="case.rate", target=case, details={"level": level})
     return rating
 

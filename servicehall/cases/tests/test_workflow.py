@@ -224,3 +224,14 @@ def test_draft_saved_after_submission_changes_nothing(citizen, catalogue):
     workflow.submit(actor=citizen, case=case, flow="standard")
     workflow.save_draft(actor=citizen, case=case, data={"child_name": "改过的名字"})
     assert Case.objects.get(pk=case.pk).form_data == {"child_name": "王小明"}
+
+
+def test_accepting_into_an_unconfirmed_year_is_refused_clearly(citizen, huzheng_team):
+    """Accepting on 2026-12-31 with limits reaching into 2027 needs the 2027 holidays."""
+    case = submitted(citizen, code="HZ-QR-011")  # 15 working days
+    with (
+        time_machine.travel("2026-12-31 09:00 +0800"),
+        pytest.raises(workflow.WorkflowError, match="2027年的节假日安排尚未确认"),
+    ):
+        workflow.accept(actor=huzheng_team["window_clerk"], case=case)
+    assert Case.objects.get(pk=case.pk).status == Status.SUBMITTED
