@@ -207,3 +207,67 @@ def test_employer_batch_keeps_good_rows_and_reports_bad_ones(client, catalogue):
 
 def test_batch_filing_needs_an_enterprise_agent(signed_in, catalogue):
     assert signed_in.get(reverse("cases:batch", args=["ZA-BA-001"])).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("area", "flow", "status"),
+    [
+        ("120", "filing_spot_check", {Status.COMPLETED, Status.SPOT_CHECK}),
+        ("800", "standard", {Status.SUBMITTED}),
+    ],
+)
+def test_fire_filing_routes_by_floor_area_from_the_item_data(
+    signed_in, catalogue, area, flow, status
+):
+    from servicehall.accounts.tests.factories import EnterpriseFactory
+
+    key = uuid.uuid4()
+    data = {
+        "submission_key": str(key),
+        "project_name": "某商铺室内装修",
+        "project_address": "沈阳市和平区中华路1号",
+        "floor_area_m2": area,
+        "builder_credit_code": EnterpriseFactory.build().credit_code,
+        "material_0": png(),
+        "material_1": png(),
+        "material_2": png(),
+        "submit": "1",
+    }
+    response = signed_in.post(reverse("cases:apply", args=["XF-BA-001"]), data)
+    assert response.status_code == 302
+    case = Case.objects.get(submission_key=key)
+    assert case.flow == flow and case.status in status
+
+
+def test_enterprise_agent_applies_for_an_employee(client, catalogue):
+    import datetime as dt
+
+    from servicehall.accounts.tests.factories import AgentFactory, EnterpriseFactory
+    from servicehall.core.idnumbers import make_id_number
+
+    enterprise = EnterpriseFactory()
+    agent = AgentFactory(enterprise=enterprise)
+    client.force_login(agent)
+    employee_id = make_id_number("210102", dt.date(1995, 6, 1), 31)
+    key = uuid.uuid4()
+    response = client.post(
+        reverse("cases:apply", args=["ZA-GG-002"]),
+        {
+            "submission_key": str(key),
+            "enterprise": enterprise.pk,
+            "applicant_name": "孙员工",
+            "applicant_id_number": employee_id,
+            "applicant_phone": "13922223333",
+            "save": "1",
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get(submission_key=key)
+    assert case.enterprise == enterprise and case.submitted_by == agent
+    assert (case.applicant_name, case.applicant_id_number) == ("孙员工", employee_id)
+    # A colleague authorised for the same enterprise sees it; an outsider does not.
+    colleague = AgentFactory(enterprise=enterprise)
+    client.force_login(colleague)
+    assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 200
+    client.force_login(AgentFactory(enterprise=EnterpriseFactory()))
+    assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 404
