@@ -290,25 +290,14 @@ def _build_field(spec: dict) -> forms.Field:
             error_messages=messages,
             **common,
         )
-    if kind == "id_number":
-        return NormalizedCharField(
-            normalize=normalize_id_number,
-            validators=[validate_id_number],
-            widget=forms.TextInput(
-                attrs={
-                    "autocomplete": "off",
-                    "autocapitalize": "characters",
-                    "spellcheck": "false",
-                    "maxlength": 22,
-                }
-            ),
-            error_messages=messages,
-            **common,
-        )
-    # credit_code
+    # id_number and credit_code: upper-cased codes with a check character.
+    normalize, validator = {
+        "id_number": (normalize_id_number, validate_id_number),
+        "credit_code": (normalize_credit_code, validate_credit_code),
+    }[kind]
     return NormalizedCharField(
-        normalize=normalize_credit_code,
-        validators=[validate_credit_code],
+        normalize=normalize,
+        validators=[validator],
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "off",
