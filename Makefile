@@ -36,10 +36,11 @@ setup: $(VENV)/.installed system-deps messages ## virtualenv, packages, translat
 	@mkdir -p var
 	$(MANAGE) migrate --no-input -v 0
 
-demo-data: setup ## load the catalogue, the working-day calendar and demo accounts
+demo-data: setup ## load the catalogue, the working-day calendar, demo accounts and demo cases
 	$(MANAGE) load_calendar
 	$(MANAGE) load_catalog
 	$(MANAGE) demo_accounts
+	$(MANAGE) demo_cases
 
 run: demo-data ## set up everything and serve the hall on http://127.0.0.1:8000 (SQLite), with its workers
 	@trap 'kill 0' EXIT; \

@@ -55,6 +55,8 @@ def test_make_run_steps_serve_the_hall_on_sqlite(sqlite_env):
     assert "(0 created, 0 updated" in again  # idempotent
     logins = manage(sqlite_env, "demo_accounts").stdout
     assert "otpauth://" in logins
+    assert "4 created" in manage(sqlite_env, "demo_cases").stdout
+    assert "0 created" in manage(sqlite_env, "demo_cases").stdout
 
     port = _free_port()
     server = subprocess.Popen(
