@@ -63,7 +63,7 @@ STAFF = (
     ("900001", Role.WINDOW_CLERK, "huzheng", "station", "户籍民警"),
     ("900002", Role.REVIEWER, "huzheng", "station", "内勤"),
     ("900003", Role.APPROVER, "huzheng", "district", "分局户政科科长"),
-    ("900004", Role.SUPERVISOR, "ducha", "city", "督察员"),
+    ("900004", Role.SUPERVISOR, "huzheng", "city", "户政支队督办员"),
     ("900005", Role.DISPATCHER, "zhihui", "city", "接警员"),
     ("900006", Role.AUDITOR, "ducha", "city", "审计员"),
     ("900007", Role.ADMINISTRATOR, None, "city", "系统管理员"),
