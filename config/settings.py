@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "servicehall.accounts",
     "servicehall.catalog",
     "servicehall.cases",
+    "servicehall.registry",
     "servicehall.notify",
 ]
 
