@@ -32,6 +32,17 @@ def _private(response):
     return response
 
 
+def _denied(request, exc):
+    """A refused read (e.g. a clerk asking for full numbers) leaves a trace, then a 403."""
+    audit.record_for_request(
+        request,
+        action="access.denied",
+        success=False,
+        details={"path": request.path, "reason": "registry.full_view"},
+    )
+    return forbidden(request, str(exc))
+
+
 @staff_required(*lookup.LOOKUP_ROLES)
 @require_http_methods(["GET", "POST"])
 def search(request):
@@ -60,7 +71,7 @@ def search(request):
                 name=data["name"], birth_date=data["birth_date"], **common
             )
     except PermissionDenied as exc:
-        return forbidden(request, str(exc))
+        return _denied(request, exc)
     # A fresh form: the page shows the number masked in the results, not in clear in the
     # input; the purpose stays for the next look-up of the same visit.
     context["form"] = LookupForm(
@@ -92,7 +103,7 @@ def household(request, pk: int):
             ip=client_ip(request),
         )
     except PermissionDenied as exc:
-        return forbidden(request, str(exc))
+        return _denied(request, exc)
     if card is None:
         # Outside the jurisdiction and non-existent look the same (the read is audited).
         raise Http404(_("未找到该户籍卡片。"))

@@ -291,6 +291,7 @@ def test_full_view_is_refused_for_other_roles(client, city, role):
     assert response.status_code == 403
     assert head.id_number not in response.content.decode()
     assert not entries() and not entries("personal_data.read")
+    assert entries("access.denied")[0].details["reason"] == "registry.full_view"
     assert "reveal_reason" not in client.get(SEARCH).content.decode()
 
 
