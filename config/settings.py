@@ -273,6 +273,14 @@ NOTIFY_BATCH_SIZE = int(os.environ.get("NOTIFY_BATCH_SIZE", "20"))
 NOTIFY_WORKER_INTERVAL_SECONDS = float(os.environ.get("NOTIFY_WORKER_INTERVAL_SECONDS", "5"))
 NOTIFY_RETENTION_DAYS = int(os.environ.get("NOTIFY_RETENTION_DAYS", "180"))
 
+# Registry: identity proofs for hotel guests without an ID card (未带身份证住宿).
+# Confirmation by a station clerk: "always", "unmatched" (only when the registry cannot
+# confirm the guest) or "never".
+REGISTRY_PROOF_CONFIRMATION = os.environ.get("REGISTRY_PROOF_CONFIRMATION", "unmatched")
+REGISTRY_PROOF_VALID_HOURS = int(os.environ.get("REGISTRY_PROOF_VALID_HOURS", "24"))
+REGISTRY_PROOF_RATE = os.environ.get("REGISTRY_PROOF_RATE", "30/h")
+REGISTRY_PROOF_VERIFY_RATE = os.environ.get("REGISTRY_PROOF_VERIFY_RATE", "60/h")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
