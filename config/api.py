@@ -13,6 +13,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/catalog/", catalog_router)
+api.add_router("/registry/", "servicehall.registry.api.router")
 
 
 @api.exception_handler(QueryTooLong)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("notify/", include("servicehall.notify.urls")),
     path("cases/", include("servicehall.cases.urls")),
     path("staff/cases/", include("servicehall.cases.urls_staff")),
+    path("registry/", include("servicehall.registry.urls_public")),
     path("staff/registry/", include("servicehall.registry.urls_staff")),
     path("hotel/", include("servicehall.registry.urls_hotel")),
     path("my/registry/", include("servicehall.registry.urls_resident")),

@@ -1,0 +1,550 @@
+"""The newborn same-name query (新生儿重名查询): counts of a name and of its homophones.
+
+Read side:
+- validate_name(raw) -> str: the name as stored, or ValidationError with a Chinese message.
+- query(name, district=None) -> NameAnswer: counts only, never a person. One round trip:
+  the NameStat row by primary key and the two PinyinStat rows by their unique key.
+
+Write side:
+- rebuild() -> RebuildReport: recompute NameStat and PinyinStat from the Person table
+  (registered, living persons only). Called after an import.
+- adjust(...): the incremental change one recorded birth, death or move makes; called only by
+  servicehall.registry.actions inside its transaction.
+
+Shapes (also documented in NameStat / PinyinStat):
+- NameStat.detail = {district code: {birth decade: [male, female]}}, e.g.
+  {"210102": {"1980": [3, 1]}}; empty decades and districts are left out.
+- PinyinStat.top = [[name, count], ...], at most TOP_SPELLINGS, most common first, ties by
+  name in code-point order (COLLATE "C" on PostgreSQL, so SQL and Python agree).
+
+How rebuild() stays consistent and invisible to readers (PostgreSQL): one transaction that
+(1) takes a SHARE lock on the person table, so nothing changes a person while the counts are
+built and every recorded birth/death/move either committed before (and is counted) or waits
+and then adjusts the new tables; (2) aggregates persons in SQL into new tables with no
+indexes; (3) adds pinyin for the distinct names from Python (COPY); (4) builds the indexes
+the old tables have, under the same names; (5) drops the old tables and renames the new ones.
+Readers see the old counts until the commit and the new ones after; they wait only for the
+drop-and-rename at the end. Elsewhere (the embedded SQLite) it is a delete and bulk insert in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils.translation import gettext_lazy as _
+
+from servicehall.accounts.models import District
+
+from .models import NameStat, Person, PersonStatus, PinyinStat
+from .pinyin import MIDDLE_DOT, name_pinyin
+
+TOP_SPELLINGS = 10
+MIN_LENGTH, MAX_LENGTH = 2, 6
+
+# --- validation ------------------------------------------------------------------------------
+
+# CJK unified ideographs: basic block, extension A, extensions B–F and G–H (rare characters do
+# occur in names), and the compatibility block's unified ideographs are left out on purpose.
+_IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ebef\U00030000-\U0003134f"
+_NAME = re.compile(rf"[{_IDEOGRAPH}]+(?:{MIDDLE_DOT}[{_IDEOGRAPH}]+)*")
+# Dots that Chinese input methods and fonts produce for the separator in minority names.
+_DOT_LOOKALIKES = str.maketrans(
+    dict.fromkeys("\u2022\u2027\u30fb\uff65\u2219\u22c5\uff0e", MIDDLE_DOT)
+)
+
+
+def validate_name(raw: object) -> str:
+    """The name to look up: 2–6 CJK ideographs, with the middle dot only *between* parts of a
+    minority name (阿依古丽·买买提; the dot is a separator, not counted as a character).
+
+    Surrounding whitespace is dropped and look-alike dots become U+00B7; anything else
+    (Latin letters, digits, spaces inside, emoji, punctuation) is refused.
+    """
+    name = str(raw or "").strip().translate(_DOT_LOOKALIKES)
+    if not name:
+        raise ValidationError(_("请输入要查询的姓名。"), code="required")
+    if not _NAME.fullmatch(name):
+        if name.startswith(MIDDLE_DOT) or name.endswith(MIDDLE_DOT) or MIDDLE_DOT * 2 in name:
+            message = _("间隔号“·”只能用在姓名的两部分之间，例如“阿依古丽·买买提”。")
+        else:
+            message = _(
+                "姓名只能由汉字组成（少数民族姓名可用间隔号“·”分隔），"
+                "不能包含字母、数字、空格或其他符号。"
+            )
+        raise ValidationError(message, code="invalid")
+    length = len(name) - name.count(MIDDLE_DOT)
+    if not MIN_LENGTH <= length <= MAX_LENGTH:
+        raise ValidationError(
+            _("姓名应为%(min)d至%(max)d个汉字，您输入了%(count)d个。")
+            % {"min": MIN_LENGTH, "max": MAX_LENGTH, "count": length},
+            code="length",
+        )
+    return name
+
+
+# --- districts ----------------------------------------------------------------------------------
+
+_DISTRICTS: dict[str, str] = {}
+
+
+def districts() -> dict[str, str]:
+    """code → name of the city's districts (13 rows that never change; cached per process)."""
+    if not _DISTRICTS:
+        _DISTRICTS.update(District.objects.values_list("code", "name"))
+    return _DISTRICTS
+
+
+def validate_district(raw: object) -> str | None:
+    """A district code or None (whole city); ValidationError for an unknown one."""
+    code = str(raw or "").strip()
+    if not code:
+        return None
+    if code not in districts():
+        _DISTRICTS.clear()  # reload once: the table may have been (re)loaded since
+        if code not in districts():
+            raise ValidationError(_("区县代码不正确，请从列表中选择区县。"), code="district")
+    return code
+
+
+# --- the answer -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecadeCount:
+    decade: int  # 1980 = born 1980–1989
+    total: int
+    male: int
+    female: int
+
+
+@dataclass(frozen=True)
+class DistrictCount:
+    code: str
+    name: str
+    total: int
+    male: int
+    female: int
+    decades: list[DecadeCount]
+
+
+@dataclass(frozen=True)
+class Spelling:
+    name: str
+    count: int
+    is_query: bool  # the queried name itself
+
+
+@dataclass(frozen=True)
+class Homophones:
+    pinyin: str
+    total: int  # everyone whose name sounds like this, the queried name included
+    others: int  # the same without the queried name
+    spellings: int  # distinct names (written forms) with this sound
+    top: list[Spelling]
+
+
+@dataclass(frozen=True)
+class NameAnswer:
+    name: str
+    pinyin: str
+    pinyin_tones: str
+    total: int
+    male: int
+    female: int
+    decades: list[DecadeCount]
+    district: DistrictCount | None
+    same_pinyin: Homophones  # toneless: zhang wei
+    same_tones: Homophones  # with tones: zhang1 wei3
+
+
+def _decades(by_decade: dict) -> tuple[list[DecadeCount], int, int]:
+    rows, male, female = [], 0, 0
+    for decade in sorted(by_decade, key=int):
+        m, f = by_decade[decade]
+        rows.append(DecadeCount(int(decade), m + f, m, f))
+        male, female = male + m, female + f
+    return rows, male, female
+
+
+def _json(value):
+    # psycopg hands jsonb to Django as text (JSONField parses it); so does SQLite.
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _homophones(key: str, own: int, name: str, total, spellings, top) -> Homophones:
+    total = total or 0
+    return Homophones(
+        pinyin=key,
+        total=total,
+        others=max(total - own, 0),
+        spellings=spellings or 0,
+        top=[Spelling(n, c, n == name) for n, c in (_json(top) if top else [])],
+    )
+
+
+_QUERY_SQL = None
+
+
+def _query_sql() -> str:
+    """Three index look-ups in one statement (one round trip): the name's row by primary key
+    and the two pronunciation rows by their unique (key, toned)."""
+    global _QUERY_SQL
+    if _QUERY_SQL is None:
+        qn = connection.ops.quote_name
+        n, p = qn(NameStat._meta.db_table), qn(PinyinStat._meta.db_table)
+        _QUERY_SQL = (
+            "SELECT n.total, n.male, n.female, n.detail, "  # noqa: S608
+            "p0.total, p0.spellings, p0.top, p1.total, p1.spellings, p1.top "
+            "FROM (SELECT 1 AS one) AS q "
+            f"LEFT JOIN {n} n ON n.name = %s "
+            f"LEFT JOIN {p} p0 ON p0.{qn('key')} = %s AND p0.toned = %s "
+            f"LEFT JOIN {p} p1 ON p1.{qn('key')} = %s AND p1.toned = %s"
+        )
+    return _QUERY_SQL
+
+
+def query(name: str, district: str | None = None) -> NameAnswer:
+    """Counts for a validated name (an unknown name is simply 0), optionally also within one
+    district (a validated code)."""
+    plain, toned = name_pinyin(name)
+    with connection.cursor() as cursor:
+        cursor.execute(_query_sql(), [name, plain, False, toned, True])
+        total, male, female, detail, p0, s0, t0, p1, s1, t1 = cursor.fetchone()
+    detail = _json(detail) if detail else {}
+    total = total or 0
+    city: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for by_decade in detail.values():
+        for decade, (m, f) in by_decade.items():
+            city[decade][0] += m
+            city[decade][1] += f
+    decades, _m, _f = _decades(city)
+    in_district = None
+    if district is not None:
+        rows, m, f = _decades(detail.get(district, {}))
+        in_district = DistrictCount(district, districts().get(district, ""), m + f, m, f, rows)
+    return NameAnswer(
+        name=name,
+        pinyin=plain,
+        pinyin_tones=toned,
+        total=total,
+        male=male or 0,
+        female=female or 0,
+        decades=decades,
+        district=in_district,
+        same_pinyin=_homophones(plain, total, name, p0, s0, t0),
+        same_tones=_homophones(toned, total, name, p1, s1, t1),
+    )
+
+
+# --- incremental changes (births, deaths, moves) ------------------------------------------------
+
+
+def _top(column: str, key: str) -> list[list]:
+    """The most common spellings of a pronunciation, read through the (pinyin, -total) index."""
+    qn = connection.ops.quote_name
+    collate = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
+    sql = (
+        f"SELECT name, total FROM {qn(NameStat._meta.db_table)} WHERE {qn(column)} = %s "  # noqa: S608
+        f"ORDER BY total DESC, name{collate} LIMIT {TOP_SPELLINGS}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        return [[n, c] for n, c in cursor.fetchall()]
+
+
+def adjust(*, name: str, district_code: str, birth_year: int, gender: str, delta: int) -> None:
+    """Add (delta=+1) or remove (delta=-1) one person from the counts, inside the caller's
+    transaction. Rows are locked in one order — the name, then its toneless and its toned
+    pronunciation — so concurrent changes neither deadlock nor lose an update; a name or
+    pronunciation that drops to zero is deleted, as a rebuild would leave it out."""
+    if delta not in (1, -1) or gender not in ("M", "F"):
+        raise ValueError("delta must be ±1 and gender 'M' or 'F'")
+    plain, toned = name_pinyin(name)
+    if delta > 0:
+        NameStat.objects.bulk_create(
+            [NameStat(name=name, pinyin=plain, pinyin_tones=toned)], ignore_conflicts=True
+        )
+    stat = NameStat.objects.select_for_update().filter(name=name).first()
+    if stat is None:
+        raise ValueError(f"no counts for this name to take {abs(delta)} away from")
+    before = stat.total
+    decade = str(birth_year // 10 * 10)
+    by_decade = stat.detail.setdefault(district_code, {})
+    pair = by_decade.setdefault(decade, [0, 0])
+    pair[0 if gender == "M" else 1] += delta
+    if min(pair) < 0:
+        raise ValueError("counts would go below zero: the statistics are out of date")
+    if pair == [0, 0]:
+        del by_decade[decade]
+    if not by_decade:
+        del stat.detail[district_code]
+    stat.total += delta
+    if gender == "M":
+        stat.male += delta
+    else:
+        stat.female += delta
+    if stat.total == 0:
+        stat.delete()
+    else:
+        stat.save(update_fields=["total", "male", "female", "detail"])
+    # A new spelling appears (0 → 1) or one disappears (1 → 0).
+    spelling_delta = 1 if before == 0 else (-1 if stat.total == 0 else 0)
+    for key, is_toned, column in ((plain, False, "pinyin"), (toned, True, "pinyin_tones")):
+        if delta > 0:
+            PinyinStat.objects.bulk_create(
+                [PinyinStat(key=key, toned=is_toned)], ignore_conflicts=True
+            )
+        sound = PinyinStat.objects.select_for_update().get(key=key, toned=is_toned)
+        sound.total += delta
+        sound.spellings += spelling_delta
+        if sound.total <= 0:
+            sound.delete()
+            continue
+        sound.top = _top(column, key)
+        sound.save(update_fields=["total", "spellings", "top"])
+
+
+# --- rebuild -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    persons: int
+    names: int
+    pronunciations: int
+    seconds: float
+
+
+# Arbitrary constant naming "the name-count rebuild" among PostgreSQL advisory locks.
+REBUILD_LOCK_KEY = 0x5348_5265_6749_0001
+
+
+def rebuild() -> RebuildReport:
+    """Recompute NameStat and PinyinStat from registered persons, atomically."""
+    started = time.perf_counter()
+    if connection.vendor == "postgresql":
+        persons, names, sounds = _rebuild_postgresql()
+    else:
+        persons, names, sounds = _rebuild_portable()
+    return RebuildReport(persons, names, sounds, round(time.perf_counter() - started, 3))
+
+
+def _aggregate_in_python(rows) -> dict[str, dict]:
+    """rows of (name, district code, birth year, gender, count) → NameStat field values."""
+    stats: dict[str, dict] = {}
+    for name, code, year, gender, count in rows:
+        stat = stats.get(name)
+        if stat is None:
+            stat = stats[name] = {"total": 0, "male": 0, "female": 0, "detail": {}}
+        pair = stat["detail"].setdefault(code, {}).setdefault(str(year // 10 * 10), [0, 0])
+        pair[0 if gender == "M" else 1] += count
+        stat["total"] += count
+        stat["male" if gender == "M" else "female"] += count
+    return stats
+
+
+def _pronunciations(stats: dict[str, dict], pinyins: dict[str, tuple[str, str]]) -> list:
+    groups: dict[tuple[str, bool], list] = defaultdict(list)
+    for name, stat in stats.items():
+        plain, toned = pinyins[name]
+        groups[(plain, False)].append((name, stat["total"]))
+        groups[(toned, True)].append((name, stat["total"]))
+    result = []
+    for (key, toned), members in groups.items():
+        members.sort(key=lambda m: (-m[1], m[0]))
+        result.append(
+            PinyinStat(
+                key=key,
+                toned=toned,
+                total=sum(c for _, c in members),
+                spellings=len(members),
+                top=[[n, c] for n, c in members[:TOP_SPELLINGS]],
+            )
+        )
+    return result
+
+
+def _rebuild_portable() -> tuple[int, int, int]:
+    from django.db.models import Count
+    from django.db.models.functions import ExtractYear
+
+    with transaction.atomic():
+        rows = (
+            Person.objects.filter(status=PersonStatus.REGISTERED)
+            .values_list("name", "district__code", ExtractYear("birth_date"), "gender")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        stats = _aggregate_in_python(rows.iterator(chunk_size=10_000))
+        pinyins = {name: name_pinyin(name) for name in stats}
+        NameStat.objects.all().delete()
+        PinyinStat.objects.all().delete()
+        NameStat.objects.bulk_create(
+            (
+                NameStat(name=name, pinyin=pinyins[name][0], pinyin_tones=pinyins[name][1], **s)
+                for name, s in stats.items()
+            ),
+            batch_size=2000,
+        )
+        sounds = _pronunciations(stats, pinyins)
+        PinyinStat.objects.bulk_create(sounds, batch_size=2000)
+        persons = sum(s["total"] for s in stats.values())
+    return persons, len(stats), len(sounds)
+
+
+_CREATE_INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (USING .*)$")
+
+
+def _copy_indexes(cursor, table: str, new_table: str) -> list[tuple[str, str, str | None]]:
+    """Create on new_table the indexes table has (under temporary names); return
+    (temporary name, final name, constraint kind or None) for the swap."""
+    cursor.execute(
+        """
+        SELECT i.relname, pg_get_indexdef(i.oid), c.contype
+        FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid
+        LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+        WHERE x.indrelid = %s::regclass
+        ORDER BY i.relname
+        """,
+        [table],
+    )
+    renames = []
+    for index, definition, contype in cursor.fetchall():
+        match = _CREATE_INDEX.match(definition)
+        if match is None:
+            raise RuntimeError(f"unexpected index definition: {definition}")
+        unique, _name, _table, rest = match.groups()
+        temporary = f"{index[:50]}_next"
+        cursor.execute(
+            f'CREATE {unique or ""}INDEX "{temporary}" ON "{new_table}" {rest}'  # noqa: S608
+        )
+        renames.append((temporary, index, {"p": "PRIMARY KEY", "u": "UNIQUE"}.get(contype)))
+    return renames
+
+
+def _swap(cursor, table: str, new_table: str, renames, identity: str | None) -> None:
+    cursor.execute(f'DROP TABLE "{table}"')
+    cursor.execute(f'ALTER TABLE "{new_table}" RENAME TO "{table}"')
+    for temporary, final, constraint in renames:
+        if constraint:
+            cursor.execute(
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{final}" {constraint} USING INDEX "{temporary}"'
+            )
+        else:
+            cursor.execute(f'ALTER INDEX "{temporary}" RENAME TO "{final}"')
+    if identity:
+        # The identity's sequence came with the new table; give it the usual name back.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, identity])
+        cursor.execute(f'ALTER SEQUENCE {cursor.fetchone()[0]} RENAME TO "{table}_{identity}_seq"')
+
+
+def _rebuild_postgresql() -> tuple[int, int, int]:
+    # SQL here is built from model table names only (noqa: S608); values are parameters.
+    person = Person._meta.db_table
+    district = District._meta.db_table
+    names = NameStat._meta.db_table
+    sounds = PinyinStat._meta.db_table
+    names_next, sounds_next = f"{names}_next", f"{sounds}_next"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REBUILD_LOCK_KEY])
+        # Births, deaths and moves change a person first: they wait here, or are counted.
+        cursor.execute(f'LOCK TABLE "{person}" IN SHARE MODE')
+        # Room to aggregate and sort in memory instead of spilling to disk (this transaction
+        # only; PostgreSQL's defaults of 4MB/64MB suit many small queries, not this one).
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for stale in (names_next, sounds_next):
+            cursor.execute(f'DROP TABLE IF EXISTS "{stale}"')
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.registry_name_agg")
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.registry_name_pinyin")
+        # 1. Counts per name, with the split as JSON, from one pass over persons.
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE registry_name_agg ON COMMIT DROP AS
+            WITH g AS (
+                SELECT p.name, d.code AS district,
+                       (EXTRACT(YEAR FROM p.birth_date)::int / 10) * 10 AS decade,
+                       count(*) FILTER (WHERE p.gender = 'M') AS m,
+                       count(*) FILTER (WHERE p.gender = 'F') AS f
+                FROM "{person}" p JOIN "{district}" d ON d.id = p.district_id
+                WHERE p.status = %s
+                GROUP BY p.name, d.code, decade
+            ), gd AS (
+                SELECT name, district, sum(m) AS m, sum(f) AS f,
+                       json_object_agg(decade::text, json_build_array(m, f)) AS j
+                FROM g GROUP BY name, district
+            )
+            SELECT name, sum(m + f)::int AS total, sum(m)::int AS male, sum(f)::int AS female,
+                   json_object_agg(district, j)::jsonb AS detail
+            FROM gd GROUP BY name
+            """,  # noqa: S608
+            [PersonStatus.REGISTERED],
+        )
+        # 2. Pinyin of each distinct name, computed here (~1 µs a name) and copied back.
+        with cursor.cursor.copy("COPY (SELECT name FROM registry_name_agg) TO STDOUT") as copy:
+            distinct = [row[0] for row in copy.rows()]
+        cursor.execute(
+            "CREATE TEMPORARY TABLE registry_name_pinyin "
+            "(name text, pinyin text, pinyin_tones text) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy("COPY registry_name_pinyin FROM STDIN") as copy:
+            for name in distinct:
+                copy.write_row((name, *name_pinyin(name)))
+        del distinct
+        # 3. The new tables, filled without indexes, then indexed like the old ones.
+        for table, new_table in ((names, names_next), (sounds, sounds_next)):
+            cursor.execute(
+                f'CREATE TABLE "{new_table}" (LIKE "{table}" INCLUDING DEFAULTS '
+                "INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING STORAGE)"
+            )
+        cursor.execute(
+            f"""
+            INSERT INTO "{names_next}" (name, pinyin, pinyin_tones, total, male, female, detail)
+            SELECT a.name, n.pinyin, n.pinyin_tones, a.total, a.male, a.female, a.detail
+            FROM registry_name_agg a JOIN registry_name_pinyin n ON n.name = a.name
+            """  # noqa: S608
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO "{sounds_next}" (key, toned, total, spellings, top)
+            SELECT key, toned, sum(total), count(*),
+                   jsonb_agg(jsonb_build_array(name, total) ORDER BY rn)
+                       FILTER (WHERE rn <= {TOP_SPELLINGS})
+            FROM (
+                SELECT pinyin AS key, false AS toned, name, total, row_number() OVER (
+                    PARTITION BY pinyin ORDER BY total DESC, name COLLATE "C") AS rn
+                FROM "{names_next}"
+                UNION ALL
+                SELECT pinyin_tones, true, name, total, row_number() OVER (
+                    PARTITION BY pinyin_tones ORDER BY total DESC, name COLLATE "C")
+                FROM "{names_next}"
+            ) s
+            GROUP BY key, toned
+            """  # noqa: S608
+        )
+        renames = {
+            table: _copy_indexes(cursor, table, new_table)
+            for table, new_table in ((names, names_next), (sounds, sounds_next))
+        }
+        cursor.execute(f'ANALYZE "{names_next}"')
+        cursor.execute(f'ANALYZE "{sounds_next}"')
+        cursor.execute(f'SELECT count(*), coalesce(sum(total), 0) FROM "{names_next}"')  # noqa: S608
+        name_count, persons = cursor.fetchone()
+        cursor.execute(f'SELECT count(*) FROM "{sounds_next}"')  # noqa: S608
+        sound_count = cursor.fetchone()[0]
+        # 4. The swap: readers wait only from here to the commit.
+        cursor.execute("SET LOCAL lock_timeout = '10s'")
+        _swap(cursor, names, names_next, renames[names], None)
+        _swap(cursor, sounds, sounds_next, renames[sounds], PinyinStat._meta.pk.column)
+        cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+        cursor.execute("DROP TABLE registry_name_agg")
+        cursor.execute("DROP TABLE registry_name_pinyin")
+    return persons, name_count, sound_count
