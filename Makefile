@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 .DEFAULT_GOAL := help
-.PHONY: help run worker test lint format setup demo-data system-deps test-system-deps messages clean
+.PHONY: help run worker bench-names test lint format setup demo-data system-deps test-system-deps messages clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ worker: setup ## background work only: deliver the outbox and sweep deadlines ev
 
 test: $(VENV)/.installed test-system-deps messages ## run the whole suite (PostgreSQL when reachable)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench-names: $(VENV)/.installed ## benchmark: 10M residents, load + build, the name API over HTTP (PostgreSQL, wrk)
+	@command -v wrk >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq wrk; }
+	$(PY) bench/names.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed ## ruff check and format check
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,6 @@
 """The JSON API: one NinjaAPI, a router per app; OpenAPI document at /api/docs."""
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
@@ -14,6 +15,12 @@ api = NinjaAPI(
 )
 api.add_router("/catalog/", catalog_router)
 api.add_router("/registry/", "servicehall.registry.api.router")
+
+
+if settings.SERVICEHALL_BENCH_ENDPOINTS:  # benchmark runs only (bench/names.py)
+    from servicehall.registry.bench import router as bench_router
+
+    api.add_router("/bench/", bench_router)
 
 
 @api.exception_handler(QueryTooLong)

@@ -276,6 +276,10 @@ NOTIFY_RETENTION_DAYS = int(os.environ.get("NOTIFY_RETENTION_DAYS", "180"))
 # Registry: identity proofs for hotel guests without an ID card (未带身份证住宿).
 # Confirmation by a station clerk: "always", "unmatched" (only when the registry cannot
 # confirm the guest) or "never".
+# The public same-name query, per client ("" turns the limit off, e.g. for the benchmark).
+REGISTRY_NAME_QUERY_RATE = os.environ.get("REGISTRY_NAME_QUERY_RATE", "30/m")
+# Extra endpoints for `make bench-names` (a constant answer, a naive count). Never in production.
+SERVICEHALL_BENCH_ENDPOINTS = env_bool("SERVICEHALL_BENCH_ENDPOINTS")
 REGISTRY_PROOF_CONFIRMATION = os.environ.get("REGISTRY_PROOF_CONFIRMATION", "unmatched")
 REGISTRY_PROOF_VALID_HOURS = int(os.environ.get("REGISTRY_PROOF_VALID_HOURS", "24"))
 REGISTRY_PROOF_RATE = os.environ.get("REGISTRY_PROOF_RATE", "30/h")
