@@ -170,7 +170,13 @@ def record_birth(
 
 
 def _locked_live(person: Person) -> Person:
-    locked = Person.objects.select_for_update().select_related("district").get(pk=person.pk)
+    # of=("self",): lock the card only. Locking the joined district row too would block every
+    # other clerk's insert into that district (its foreign-key check) until this commits.
+    locked = (
+        Person.objects.select_for_update(of=("self",))
+        .select_related("district", "household")
+        .get(pk=person.pk)
+    )
     if locked.status != PersonStatus.REGISTERED:
         raise RegistryError(
             _("该户籍记录当前状态为“%(status)s”，不能办理。")

@@ -62,7 +62,7 @@ _DOT_LOOKALIKES = str.maketrans(
 
 def validate_name(raw: object) -> str:
     """The name to look up: 2–6 CJK ideographs, with the middle dot only *between* parts of a
-    minority name (阿依古丽·买买提; the dot is a separator, not counted as a character).
+    minority name (买买提·艾力; the dot is a separator, not counted as a character).
 
     Surrounding whitespace is dropped and look-alike dots become U+00B7; anything else
     (Latin letters, digits, spaces inside, emoji, punctuation) is refused.
@@ -72,7 +72,7 @@ def validate_name(raw: object) -> str:
         raise ValidationError(_("请输入要查询的姓名。"), code="required")
     if not _NAME.fullmatch(name):
         if name.startswith(MIDDLE_DOT) or name.endswith(MIDDLE_DOT) or MIDDLE_DOT * 2 in name:
-            message = _("间隔号“·”只能用在姓名的两部分之间，例如“阿依古丽·买买提”。")
+            message = _("间隔号“·”只能用在姓名的两部分之间，例如“买买提·艾力”。")
         else:
             message = _(
                 "姓名只能由汉字组成（少数民族姓名可用间隔号“·”分隔），"
@@ -259,6 +259,24 @@ def _top(column: str, key: str) -> list[list]:
         return [[n, c] for n, c in cursor.fetchall()]
 
 
+def _locked_row(model, delta: int, lookup: dict, defaults: dict):
+    """The row for `lookup`, locked; created first (empty) when a person is being added.
+
+    Insert-if-missing then lock, retried: between the two statements another transaction may
+    delete the row (its count fell to zero) — the lock then finds nothing, and the next insert
+    succeeds. A row missing when a person is taken away means the counts are out of date.
+    """
+    for _attempt in range(10):
+        if delta > 0:
+            model.objects.bulk_create([model(**lookup, **defaults)], ignore_conflicts=True)
+        row = model.objects.select_for_update().filter(**lookup).first()
+        if row is not None:
+            return row
+        if delta < 0:
+            break
+    raise ValueError(f"no {model.__name__} row to change: the counts are out of date")
+
+
 def adjust(*, name: str, district_code: str, birth_year: int, gender: str, delta: int) -> None:
     """Add (delta=+1) or remove (delta=-1) one person from the counts, inside the caller's
     transaction. Rows are locked in one order — the name, then its toneless and its toned
@@ -267,13 +285,7 @@ def adjust(*, name: str, district_code: str, birth_year: int, gender: str, delta
     if delta not in (1, -1) or gender not in ("M", "F"):
         raise ValueError("delta must be ±1 and gender 'M' or 'F'")
     plain, toned = name_pinyin(name)
-    if delta > 0:
-        NameStat.objects.bulk_create(
-            [NameStat(name=name, pinyin=plain, pinyin_tones=toned)], ignore_conflicts=True
-        )
-    stat = NameStat.objects.select_for_update().filter(name=name).first()
-    if stat is None:
-        raise ValueError(f"no counts for this name to take {abs(delta)} away from")
+    stat = _locked_row(NameStat, delta, {"name": name}, {"pinyin": plain, "pinyin_tones": toned})
     before = stat.total
     decade = str(birth_year // 10 * 10)
     by_decade = stat.detail.setdefault(district_code, {})
@@ -297,11 +309,7 @@ def adjust(*, name: str, district_code: str, birth_year: int, gender: str, delta
     # A new spelling appears (0 → 1) or one disappears (1 → 0).
     spelling_delta = 1 if before == 0 else (-1 if stat.total == 0 else 0)
     for key, is_toned, column in ((plain, False, "pinyin"), (toned, True, "pinyin_tones")):
-        if delta > 0:
-            PinyinStat.objects.bulk_create(
-                [PinyinStat(key=key, toned=is_toned)], ignore_conflicts=True
-            )
-        sound = PinyinStat.objects.select_for_update().get(key=key, toned=is_toned)
+        sound = _locked_row(PinyinStat, delta, {"key": key, "toned": is_toned}, {})
         sound.total += delta
         sound.spellings += spelling_delta
         if sound.total <= 0:

@@ -46,7 +46,7 @@ class NameQueryForm(forms.Form):
     name = forms.CharField(
         label=gettext_lazy("姓名"),
         max_length=40,
-        help_text=gettext_lazy("2至6个汉字；少数民族姓名可用间隔号“·”分隔，如“阿依古丽·买买提”。"),
+        help_text=gettext_lazy("2至6个汉字；少数民族姓名可用间隔号“·”分隔，如“买买提·艾力”。"),
         error_messages={"required": gettext_lazy("请输入要查询的姓名。")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "lang": "zh", "spellcheck": "false"}),
     )
