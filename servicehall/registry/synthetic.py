@@ -88,9 +88,10 @@ import os
 import queue as queue_module
 import random
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO
 
 HEADER = (
@@ -345,6 +346,8 @@ _COHORT_STARTS = (1955, 1970, 1985, 2005)  # cohort c: born before _COHORT_START
 _SINGLE_SHARE = (0.40, 0.32, 0.24, 0.14, 0.06)
 _WHOLE_SHARE = 0.3  # of two-character names, from the cohort's list of whole names
 _RARE_SHARE = 0.12  # of two-character names, a first character + a rare second one
+# ... and two rare characters, drawn on the fly (no table): the long tail of unique names.
+_RARE_PAIR_SHARE = 0.08
 _GIVEN = {
     (0, 1): (
         "山20 林15 明15 华8 军10 成12 海12 福12 贵10 祥10 发8 忠10 义8 德12 荣8 生10 强8 "
@@ -603,7 +606,8 @@ def _cumulative(table: dict[str, float]) -> tuple[list[str], list[float]]:
     return keys, list(itertools.accumulate(table[k] for k in keys))
 
 
-def han_surname_shares() -> dict[str, float]:
+@cache
+def han_surname_shares() -> Mapping[str, float]:
     """The north-eastern Han surname table (shares summing to 1), largest first."""
     national = _weighted(_SURNAMES_NATIONAL)
     factors = _weighted(_SURNAME_NORTHEAST)
@@ -612,7 +616,7 @@ def han_surname_shares() -> dict[str, float]:
         table.setdefault(name, 0.004)
     for name in _SURNAME_TAIL_COMPOUND.split():
         table.setdefault(name, 0.0005)
-    return dict(sorted(_normalised(table).items(), key=lambda kv: -kv[1]))
+    return MappingProxyType(dict(sorted(_normalised(table).items(), key=lambda kv: -kv[1])))
 
 
 def _given_table(cohort: int, male: int) -> dict[str, float]:
@@ -629,7 +633,8 @@ def _given_table(cohort: int, male: int) -> dict[str, float]:
     for name, p in _normalised(wholes).items():
         add(name, p_two * _WHOLE_SHARE * p)
     firsts, seconds = _normalised(firsts), _normalised(seconds)
-    combo = p_two * (1.0 - _WHOLE_SHARE - _RARE_SHARE)
+    combo = p_two * (1.0 - _WHOLE_SHARE - _RARE_SHARE - _RARE_PAIR_SHARE)
+    add("", p_two * _RARE_PAIR_SHARE)  # the generator replaces "" by two rare characters
     rare = p_two * _RARE_SHARE / len(_RARE_CHARS)
     for first, pf in firsts.items():
         for second, ps in seconds.items():
@@ -743,7 +748,11 @@ class _Tables:
             else:
                 table = han
             self.surnames.append(_cumulative(table))
-        self.village_surnames = list("王李张刘赵孙于高杨马郭宋韩姜崔董吴徐关佟白何")
+        self.village_names = [
+            f"{surname}家{suffix}"
+            for surname in "王李张刘赵孙于高杨马郭宋韩姜崔董吴徐关佟白何"
+            for suffix in _VILLAGE_SUFFIXES
+        ]
 
         # Given names: Han per (cohort, male); Korean and Mongolian per sex.
         self.given = [
@@ -759,17 +768,28 @@ class _Tables:
         self.mongol_given = [_cumulative(_weighted(_MONGOL_GIVEN[male])) for male in (0, 1)]
         self.uyghur_given = {key: text.split() for key, text in _UYGHUR_GIVEN.items()}
 
-        # Household types and, per type, the head's birth year.
+        # Household types and, per type, the head's birth day (drawn directly: one bisect in
+        # a cumulative table over all days is cheaper than a year, then a day in it).
         self.type_cum = list(itertools.accumulate(_TYPE_WEIGHTS))
-        self.head_years: list[tuple[list[int], list[float]]] = []
-        ref_year = REFERENCE_DATE.year
+        self.day_indexes = list(range(days))
+        years_of_day = [FIRST_BIRTH.year] * days
+        for year, start in self.year_start.items():
+            end = self.year_start.get(year + 1, days)
+            years_of_day[start:end] = [year] * (end - start)
+        self.head_days: list[list[float]] = []
         for kind in range(_COLLECTIVE):
-            years = list(range(FIRST_BIRTH.year, ref_year + 1))
-            weights = [_year_weight(y) * _head_age_shape(kind, ref_year - y) for y in years]
-            self.head_years.append((years, list(itertools.accumulate(weights))))
-        years = list(range(ref_year - 45, ref_year - 16))
-        weights = [_year_weight(y) * (3.0 if ref_year - y <= 24 else 1.0) for y in years]
-        self.collective_years = (years, list(itertools.accumulate(weights)))
+            weights = [
+                _year_weight(y) * _head_age_shape(kind, self.age[d])
+                for d, y in enumerate(years_of_day)
+            ]
+            self.head_days.append(list(itertools.accumulate(weights)))
+        weights = [
+            0.0
+            if not 17 <= self.age[d] <= 45
+            else _year_weight(y) * (3.0 if self.age[d] <= 24 else 1.0)
+            for d, y in enumerate(years_of_day)
+        ]
+        self.collective_days = list(itertools.accumulate(weights))
 
         # Children are drawn from their mothers' ages; this thins them where the target
         # pyramid is thin (accepting a draw with probability weight / 0.85, capped at 1).
@@ -816,12 +836,6 @@ class _Tables:
             for a in range(121)
         ]
 
-    def year_day(self, year: int, fraction: float) -> int:
-        """A day of `year` (fraction in [0, 1)), as a day index, never after the reference."""
-        start = self.year_start[year]
-        end = self.year_start.get(year + 1, self.days)
-        return min(start + int(fraction * (end - start)), self.days - 1)
-
 
 @cache
 def _tables() -> _Tables:
@@ -842,11 +856,14 @@ def stations() -> list[tuple[str, str, str]]:
 
 
 def _stream(rng: random.Random, population: list, cum: list[float], k: int = 1024) -> Iterator:
-    """Weighted draws in batches: random.choices with cum_weights costs ~0.2 µs a draw in a
-    batch, ~1 µs alone."""
+    """Weighted draws in batches: random.choices with cum_weights costs ~0.3 µs a draw in a
+    batch, ~1 µs alone. Batches start small and double up to `k`, so a small city (or a
+    stream a chunk hardly uses) does not pay for draws it never takes."""
     choices = rng.choices
+    size = 8
     while True:
-        yield from choices(population, cum_weights=cum, k=k)
+        yield from choices(population, cum_weights=cum, k=size)
+        size = min(size * 2, k)
 
 
 class _Lane:
@@ -877,7 +894,8 @@ def _chunk_lines(
     p_gone = [dead + moved for dead, moved in zip(t.deceased, t.moved_out, strict=True)]
     genders = ("女", "男")
     district_rows, district_stations, district_streets = t.districts, t.stations, t.streets
-    village_share, village_surnames = t.village_share, t.village_surnames
+    village_share, village_names = t.village_share, t.village_names
+    n_village_names = len(village_names)
     check_chars = _CHECK_CHARS
     eth_names = ETHNICITIES
     n_regions = len(region_codes)
@@ -889,17 +907,20 @@ def _chunk_lines(
     given = [_stream(rng, keys, cum, 512) for keys, cum in t.given]
     korean_given = [_stream(rng, keys, cum, 64) for keys, cum in t.korean_given]
     mongol_given = [_stream(rng, keys, cum, 64) for keys, cum in t.mongol_given]
-    head_years = [_stream(rng, years, cum, 256) for years, cum in t.head_years]
-    collective_years = _stream(rng, *t.collective_years, k=256)
+    head_days = [_stream(rng, t.day_indexes, cum, 256) for cum in t.head_days]
+    collective_days = _stream(rng, t.day_indexes, t.collective_days, k=256)
     elsewhere = _stream(rng, *t.elsewhere, k=256)
-    year_day = t.year_day
     birth_accept = t.birth_accept
     uyghur_pools = t.uyghur_given
+    rare_chars, n_rare = _RARE_CHARS, len(_RARE_CHARS)
+
+    def rare_pair() -> str:
+        return rare_chars[int(rand() * n_rare)] + rare_chars[int(rand() * n_rare)]
 
     def given_of(eth: int, male: int, day: int) -> str:
         if eth == _KOREAN:
             return next(korean_given[male])
-        return next(given[cohort_of[day] * 2 + male])
+        return next(given[cohort_of[day] * 2 + male]) or rare_pair()
 
     def pick(pool: list[str]) -> str:
         return pool[int(rand() * len(pool))]
@@ -919,7 +940,7 @@ def _chunk_lines(
         """Append a member; `family` is the surname (for Uyghurs: the father's given name).
         Returns the member's given name (what a Uyghur child carries after the dot)."""
         if not eth:  # 汉族, the common case first
-            own = next(given[cohort_of[day] * 2 + male])
+            own = next(given[cohort_of[day] * 2 + male]) or rare_pair()
             members.append((male, day, relation, eth, family + own, family))
             return own
         if eth == _UYGHUR:
@@ -987,10 +1008,11 @@ def _chunk_lines(
         household += 1
         kind = next(types)
         if rand() < village_share[k]:
-            village = pick(village_surnames) + "家" + pick(_VILLAGE_SUFFIXES)
+            village = village_names[int(rand() * n_village_names)]
             address = f"沈阳市{district_name}{place}镇{village}村{1 + int(rand() * 180)}号"
         else:
-            street = pick(district_streets[k])
+            streets = district_streets[k]
+            street = streets[int(rand() * len(streets))]
             house = 1 + int(rand() * rand() * 400)
             if kind == _COLLECTIVE:
                 address = f"沈阳市{district_name}{street}{house}号"
@@ -1007,12 +1029,12 @@ def _chunk_lines(
             for _ in range(5 + int(rand() * rand() * 56)):
                 eth = next(ethnic[k])
                 male = 1 if rand() < 0.6 else 0
-                day = year_day(next(collective_years), rand())
+                day = next(collective_days)
                 add(male, day, "其他", eth, "" if eth == _UYGHUR else next(surnames[eth]))
         else:
             hh_kind = "family"
             eth = next(ethnic[k])
-            head = year_day(next(head_years[kind]), rand())
+            head = next(head_days[kind])
             if kind == _SINGLE:
                 age = ages[head]
                 male = 1 if rand() < (0.64 if age < 40 else 0.52 if age < 65 else 0.35) else 0
@@ -1026,7 +1048,8 @@ def _chunk_lines(
                     # Husbands are ~2 years older on average.
                     gap = 2.0 + (rand() + rand() + rand() - 1.5) * 5.0
                     partner = head + int((gap if head_male else -gap) * 365.25)
-                    partner = max(0, min(partner, days - 1 - 18 * 365))
+                    # Nobody marries before 20 (the legal age is 20 for women, 22 for men).
+                    partner = max(0, min(partner, days - 1 - 7305))
                 if eth == _UYGHUR:
                     eth_partner = eth_child = _UYGHUR
                 else:
@@ -1100,7 +1123,12 @@ def _chunk_lines(
         people_left -= len(members)
         for male, day, relation, eth, name, family in members:
             age = ages[day]
-            region = k if rand() >= p_else[age] else elsewhere_region(eth)
+            if rand() >= p_else[age]:
+                region = k
+            elif eth in (_UYGHUR, _KOREAN):
+                region = elsewhere_region(eth)
+            else:
+                region = next(elsewhere)
             index = (region * days + day) * 2 + male
             slot = counts[index] * LANES + lane_index
             while slot >= SEQ_SLOTS:  # the cell is full: recorded as born in the next region
