@@ -218,7 +218,16 @@ _TONED: dict[str, str] = {}
 
 
 def _load() -> None:
+    from pypinyin.pinyin_dict import pinyin_dict
+
     table = dict(char_table())
+    # Names are not read in the neutral tone: 子 is zi (桌子) first in pypinyin but zǐ in 子涵.
+    for codepoint, readings in pinyin_dict.items():
+        if table[chr(codepoint)][1].endswith("5"):
+            toned = [to_tone3(r) for r in readings.split(",")[1:]]
+            toned = [r for r in toned if not r.endswith("5")]
+            if toned:
+                table[chr(codepoint)] = _pair(toned[0])
     table.update({ch: _pair(reading) for ch, reading in GIVEN_NAME.items()})
     _TONED.update({ch: pair[1] for ch, pair in table.items()})
     _PLAIN.update({ch: pair[0] for ch, pair in table.items()})
