@@ -358,25 +358,32 @@ def _aggregate_in_python(rows) -> dict[str, dict]:
     return stats
 
 
-def _pronunciations(stats: dict[str, dict], pinyins: dict[str, tuple[str, str]]) -> list:
-    groups: dict[tuple[str, bool], list] = defaultdict(list)
-    for name, stat in stats.items():
-        plain, toned = pinyins[name]
-        groups[(plain, False)].append((name, stat["total"]))
-        groups[(toned, True)].append((name, stat["total"]))
-    result = []
-    for (key, toned), members in groups.items():
-        members.sort(key=lambda m: (-m[1], m[0]))
-        result.append(
-            PinyinStat(
-                key=key,
-                toned=toned,
-                total=sum(c for _, c in members),
-                spellings=len(members),
-                top=[[n, c] for n, c in members[:TOP_SPELLINGS]],
-            )
-        )
-    return result
+class _SoundTally:
+    """Totals, spelling counts and the top spellings per pronunciation, in one pass over the
+    names; memory stays bounded by keeping at most a few times TOP_SPELLINGS candidates."""
+
+    def __init__(self):
+        self.sounds: dict[tuple[str, bool], list] = {}
+
+    def add(self, name: str, total: int, plain: str, toned: str) -> None:
+        for key in ((plain, False), (toned, True)):
+            entry = self.sounds.get(key)
+            if entry is None:
+                entry = self.sounds[key] = [0, 0, []]
+            entry[0] += total
+            entry[1] += 1
+            members = entry[2]
+            members.append((-total, name))  # most first, then by name (code points)
+            if len(members) > 4 * TOP_SPELLINGS:
+                members.sort()
+                del members[TOP_SPELLINGS:]
+
+    def rows(self):
+        """(key, toned, total, spellings, top) per pronunciation."""
+        for (key, toned), (total, spellings, members) in self.sounds.items():
+            members.sort()
+            top = [[name, -minus] for minus, name in members[:TOP_SPELLINGS]]
+            yield key, toned, total, spellings, top
 
 
 def _rebuild_portable() -> tuple[int, int, int]:
@@ -401,7 +408,13 @@ def _rebuild_portable() -> tuple[int, int, int]:
             ),
             batch_size=2000,
         )
-        sounds = _pronunciations(stats, pinyins)
+        tally = _SoundTally()
+        for name, stat in stats.items():
+            tally.add(name, stat["total"], *pinyins[name])
+        sounds = [
+            PinyinStat(key=key, toned=toned, total=total, spellings=spellings, top=top)
+            for key, toned, total, spellings, top in tally.rows()
+        ]
         PinyinStat.objects.bulk_create(sounds, batch_size=2000)
         persons = sum(s["total"] for s in stats.values())
     return persons, len(stats), len(sounds)
@@ -496,16 +509,22 @@ def _rebuild_postgresql() -> tuple[int, int, int]:
             """,  # noqa: S608
             [PersonStatus.REGISTERED],
         )
-        # 2. Pinyin of each distinct name, computed here (~1 µs a name) and copied back.
-        with cursor.cursor.copy("COPY (SELECT name FROM registry_name_agg) TO STDOUT") as copy:
-            distinct = [row[0] for row in copy.rows()]
+        # 2. Pinyin of each distinct name, computed here (~1 µs a name) and copied back; the
+        #    pronunciations' totals and top spellings are tallied on the way.
+        with cursor.cursor.copy(
+            "COPY (SELECT name, total FROM registry_name_agg) TO STDOUT"
+        ) as copy:
+            distinct = [(name, int(total)) for name, total in copy.rows()]
         cursor.execute(
             "CREATE TEMPORARY TABLE registry_name_pinyin "
             "(name text, pinyin text, pinyin_tones text) ON COMMIT DROP"
         )
+        tally = _SoundTally()
         with cursor.cursor.copy("COPY registry_name_pinyin FROM STDIN") as copy:
-            for name in distinct:
-                copy.write_row((name, *name_pinyin(name)))
+            for name, total in distinct:
+                plain, toned = name_pinyin(name)
+                copy.write_row((name, plain, toned))
+                tally.add(name, total, plain, toned)
         del distinct
         # 3. The new tables, filled without indexes, then indexed like the old ones.
         for table, new_table in ((names, names_next), (sounds, sounds_next)):
@@ -520,24 +539,11 @@ def _rebuild_postgresql() -> tuple[int, int, int]:
             FROM registry_name_agg a JOIN registry_name_pinyin n ON n.name = a.name
             """  # noqa: S608
         )
-        cursor.execute(
-            f"""
-            INSERT INTO "{sounds_next}" (key, toned, total, spellings, top)
-            SELECT key, toned, sum(total), count(*),
-                   jsonb_agg(jsonb_build_array(name, total) ORDER BY rn)
-                       FILTER (WHERE rn <= {TOP_SPELLINGS})
-            FROM (
-                SELECT pinyin AS key, false AS toned, name, total, row_number() OVER (
-                    PARTITION BY pinyin ORDER BY total DESC, name COLLATE "C") AS rn
-                FROM "{names_next}"
-                UNION ALL
-                SELECT pinyin_tones, true, name, total, row_number() OVER (
-                    PARTITION BY pinyin_tones ORDER BY total DESC, name COLLATE "C")
-                FROM "{names_next}"
-            ) s
-            GROUP BY key, toned
-            """  # noqa: S608
-        )
+        columns = "key, toned, total, spellings, top"
+        with cursor.cursor.copy(f'COPY "{sounds_next}" ({columns}) FROM STDIN') as copy:
+            for key, toned, total, spellings, top in tally.rows():
+                copy.write_row((key, toned, total, spellings, json.dumps(top, ensure_ascii=False)))
+        del tally
         renames = {
             table: _copy_indexes(cursor, table, new_table)
             for table, new_table in ((names, names_next), (sounds, sounds_next))
