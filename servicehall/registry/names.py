@@ -56,7 +56,7 @@ _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ebef\U00030000-\U000313
 _NAME = re.compile(rf"[{_IDEOGRAPH}]+(?:{MIDDLE_DOT}[{_IDEOGRAPH}]+)*")
 # Dots that Chinese input methods and fonts produce for the separator in minority names.
 _DOT_LOOKALIKES = str.maketrans(
-    dict.fromkeys("\u2022\u2027\u30fb\uff65\u2219\u22c5\uff0e", MIDDLE_DOT)
+    dict.fromkeys("\u2022\u2027\u30fb\uff65\u2219\u22c5\u0387", MIDDLE_DOT)
 )
 
 
