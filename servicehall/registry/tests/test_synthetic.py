@@ -72,12 +72,6 @@ def test_output_does_not_depend_on_workers(tmp_path):
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_a_smaller_city_is_a_prefix_of_a_bigger_one():
-    small = list(iter_city(700, 3, chunk_size=300))
-    big = list(itertools.islice(iter_city(2000, 3, chunk_size=300), 700))
-    assert small == big
-
-
 def test_empty_city_is_a_header():
     assert city_text(0, 1) == ",".join(HEADER) + "\n"
     with pytest.raises(ValueError):
