@@ -93,8 +93,10 @@ class NameStat(models.Model):
     """
 
     name = models.CharField(_("姓名"), max_length=30, primary_key=True)
-    pinyin = models.CharField(_("拼音（无声调）"), max_length=120, db_index=True)
-    pinyin_tones = models.CharField(_("拼音（带声调）"), max_length=120, db_index=True)
+    # Indexed only together with the total (below): that serves both the lookup and the
+    # "most common spellings" scan, and every extra index slows rebuilds and count updates.
+    pinyin = models.CharField(_("拼音（无声调）"), max_length=120)
+    pinyin_tones = models.CharField(_("拼音（带声调）"), max_length=120)
     total = models.PositiveIntegerField(default=0)
     male = models.PositiveIntegerField(default=0)
     female = models.PositiveIntegerField(default=0)
