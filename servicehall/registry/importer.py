@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import gc
 import hashlib
 import io
@@ -281,16 +282,45 @@ def _chunk_table(start: int, end: int) -> dict[str, int]:
 
 
 _T0, _T1, _T2, _T3, _T4, _T5 = (_chunk_table(a, b) for a, b in _CHUNKS)
-# The fast path's cut: region (0-3, 3-6), birth date (6-14, summed with the date table) and
-# sequence (14-17).
-_REGION_A, _REGION_B, _SEQUENCE = _chunk_table(0, 3), _chunk_table(3, 6), _chunk_table(14, 17)
-_BAD = -(10**9)  # a missing chunk makes the sum negative
-_GENDER_OF_DIGIT = {d: "男" if d in "13579" else "女" for d in "0123456789"}
 _CHECK_CHAR = tuple("X" if (12 - r) % 11 == 10 else str((12 - r) % 11) for r in range(11))
+# The fast path reads an ID number in three look-ups: the region (digits 1-6, cached per
+# region), the birth date (7-14, in the date table) and the tail (15-18): for every sequence
+# and check character, (weighted sum of the sequence, the remainder that check character
+# stands for, the gender the sequence's last digit means).
+_SEQUENCE = _chunk_table(14, 17)
+_TAILS = {
+    sequence + char: (weighted, _CHECK_CHAR.index(char), "男" if sequence[2] in "13579" else "女")
+    for sequence, weighted in _SEQUENCE.items()
+    for char in "0123456789X"
+}
+
+
+class _Regions(dict):
+    """Region code (6 digits) -> weighted sum of its digits, or -1 when the code is not
+    digits or not a province's; computed once per region, bounded against garbage."""
+
+    def __init__(self, provinces):
+        super().__init__()
+        self.provinces = provinces
+
+    def __missing__(self, region: str) -> int:
+        if len(self) > 100_000:
+            self.clear()
+        try:
+            weighted = _T0[region[:3]] + _T1[region[3:6]]
+        except KeyError:
+            weighted = -1
+        if region[:2] not in self.provinces:
+            weighted = -1
+        self[region] = weighted
+        return weighted
+
+
 _LAST_CHARS = frozenset("0123456789Xx")
 _ODD = frozenset("13579")
 
 
+@functools.lru_cache(maxsize=2)
 def _date_tables(today: dt.date) -> tuple[dict[str, tuple[str, int]], frozenset[str]]:
     """{'YYYYMMDD': ('YYYY-MM-DD', weighted sum of those 8 ID digits)} for every real date
     from ID_MIN_BIRTH_YEAR to today, and the set of the ISO forms: look-ups replace date
@@ -329,8 +359,8 @@ def make_row_checker(
     provinces = frozenset(PROVINCE_CODES)
     name_re = _NAME.fullmatch
     t0, t1, t2, t3, t4, t5 = _T0, _T1, _T2, _T3, _T4, _T5
-    region_a, region_b, sequence, bad = _REGION_A, _REGION_B, _SEQUENCE, _BAD
-    gender_of = _GENDER_OF_DIGIT
+    regions = _Regions(provinces)
+    tails = _TAILS
     household_re = _HOUSEHOLD_NUMBER.fullmatch
     phone_re = _MOBILE.fullmatch
     ethnic_groups, kinds, statuses = ETHNIC_GROUPS, HOUSEHOLD_KINDS, STATUSES
@@ -351,16 +381,10 @@ def make_row_checker(
             len(idn) == 18
             and (birth := dates.get(idn[6:14])) is not None
             and birth[0] == f[4]
-            and idn[:2] in provinces
-            and (
-                total := region_a.get(idn[0:3], bad)
-                + region_b.get(idn[3:6], bad)
-                + birth[1]
-                + sequence.get(idn[14:17], bad)
-            )
-            >= 0
-            and check_char[total % 11] == idn[17]
-            and gender_of.get(idn[16]) == f[2]
+            and (tail := tails.get(idn[14:])) is not None
+            and tail[2] == f[2]
+            and (region := regions[idn[:6]]) >= 0
+            and (region + birth[1] + tail[0]) % 11 == tail[1]
             and (
                 (name := f[1]) in good_names
                 or (2 <= len(name) <= MAX_NAME_CHARS and name_re(name) and _remember(name))
@@ -696,6 +720,9 @@ def import_file(
                     summary.accepted += batch.accepted
                     summary.rejected += batch.rejected
                     summary.counts.add(counts)
+                    # The collector is paused (_python_tuned_for_bulk): free any reference
+                    # cycles the ORM made for this batch now, so memory stays flat.
+                    gc.collect(1)
                     if on_batch is not None:
                         on_batch(run)
 
