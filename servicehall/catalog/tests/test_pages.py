@@ -96,3 +96,9 @@ def test_pages_send_a_strict_content_security_policy(client, catalogue):
     response = client.get(reverse("catalog:item", args=["HZ-QR-001"]))
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+
+
+def test_query_services_link_to_the_page_that_provides_them(client, catalogue):
+    response = client.get(reverse("catalog:item", args=["HZ-CX-002"]))
+    assertContains(response, 'href="/registry/names/"')
+    assert client.get("/registry/names/").status_code == 200
