@@ -72,12 +72,15 @@ import gc
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import queue
 import re
+import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,11 +88,9 @@ from itertools import islice
 from pathlib import Path
 
 from django.db import (
-    DEFAULT_DB_ALIAS,
     DatabaseError,
     IntegrityError,
     connection,
-    connections,
     transaction,
 )
 from django.db.models import UniqueConstraint
@@ -626,11 +627,14 @@ def import_file(
     fast_first_load: bool | None = None,
     rebuild_names: bool = True,
     on_batch: Callable[[ImportRun], None] | None = None,
+    parallel: bool | None = None,
     stdout=None,
 ) -> ImportSummary:
     """Import a registry CSV; see the module docstring.
 
-    `on_batch(run)` is called after each committed batch (tests interrupt there). Raises
+    `on_batch(run)` is called after each committed batch (tests interrupt there);
+    `parallel` (default: with the COPY writers) reads and validates in a child process.
+    Raises
     RegistryImportError for a file that cannot be imported at all; any other exception
     leaves a run that the next call with the same file resumes."""
     path = Path(path)
@@ -638,6 +642,8 @@ def import_file(
         raise RegistryImportError(f"找不到文件：{path}")
     if batch_size < 1:
         raise RegistryImportError("批大小必须大于0")
+    with open(path, "rb") as fh:
+        _read_header(fh.readline())
     postgres = connection.vendor == "postgresql"
     if writer == "auto":
         writer = "copy" if postgres else "orm"
@@ -682,67 +688,32 @@ def import_file(
 
         districts = dict(District.objects.values_list("code", "id"))
         stations = dict(Station.objects.values_list("code", "district__code"))
-        new_stations: list[tuple[str, str, str]] = []
-        check = make_row_checker(
-            districts,
-            stations,
-            on_new_station=lambda code, name, district: new_stations.append((code, name, district)),
-        )
         if writer == "orm":
             batch_writer = _OrmWriter(run, districts)
         elif first_load:
             batch_writer = _DirectWriter(run)
         else:
             batch_writer = _CopyWriter(run)
+        producer = _Producer(
+            path,
+            resumed_from,
+            batch_size,
+            batch_writer.shape,
+            districts,
+            stations,
+            parallel=writer == "copy" if parallel is None else parallel,
+        )
         bar = _progress_bar(path, progress)
         try:
-            with (
-                open(path, "rb") as fh,
-                _Report(report_path, keep_through_line=resumed_from + 1) as report,
-            ):
-                _read_header(fh.readline())
-                _skip(fh, resumed_from)
-
-                def write(batch: _Batch) -> None:
-                    # Reasons are written before the commit: after a crash between the two,
-                    # resuming cuts the report back to the committed lines; the other order
-                    # could lose reasons.
-                    report.write(batch.rejects)
-                    with transaction.atomic():
-                        counts = _create_stations(batch.stations, districts)
-                        if batch.good:
-                            counts.add(batch_writer.write(batch.good))
-                        run.lines_done += batch.lines
-                        run.accepted += batch.accepted
-                        run.rejected += batch.rejected
-                        run.save(update_fields=["lines_done", "accepted", "rejected"])
-                    summary.lines += batch.lines
-                    summary.accepted += batch.accepted
-                    summary.rejected += batch.rejected
-                    summary.counts.add(counts)
-                    # The collector is paused (_python_tuned_for_bulk): free any reference
-                    # cycles the ORM made for this batch now, so memory stays flat.
-                    gc.collect(1)
+            with _Report(report_path, keep_through_line=resumed_from + 1) as report:
+                for batch in producer:
+                    _write_batch(batch, run, batch_writer, report, summary, districts)
+                    if bar is not None:
+                        bar.update(batch.position - bar.n)
                     if on_batch is not None:
                         on_batch(run)
-
-                with (
-                    _python_tuned_for_bulk(),
-                    _Pipeline(write, threaded=writer == "copy") as pipeline,
-                ):
-                    for batch in _read_batches(
-                        fh,
-                        resumed_from + 1,
-                        check,
-                        batch_size,
-                        shape=batch_writer.shape,
-                        districts=districts,
-                        new_stations=new_stations,
-                    ):
-                        pipeline.submit(batch)
-                        if bar is not None:
-                            bar.update(fh.tell() - bar.n)
         except BaseException:
+            producer.close()
             if first_load:
                 # The tables get their indexes and constraints back after a failure too (a
                 # resumed run then goes on with upserts); a failure here must not hide the
@@ -754,6 +725,7 @@ def import_file(
                     out.write(f"恢复索引和外键失败（下次导入时会再次尝试）：{exc}\n")
             raise
         finally:
+            producer.close()
             if bar is not None:
                 bar.close()
         if first_load:
@@ -782,6 +754,24 @@ def import_file(
     summary.names_rebuilt = rebuild_names and _rebuild_names()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _write_batch(batch: _Batch, run, batch_writer, report, summary, districts) -> None:
+    # Reasons are written before the commit: after a crash between the two, resuming cuts
+    # the report back to the committed lines; the other order could lose reasons.
+    report.write(batch.rejects)
+    with transaction.atomic():
+        counts = _create_stations(batch.stations, districts)
+        if batch.accepted:
+            counts.add(batch_writer.write(batch.payload))
+        run.lines_done += batch.lines
+        run.accepted += batch.accepted
+        run.rejected += batch.rejected
+        run.save(update_fields=["lines_done", "accepted", "rejected"])
+    summary.lines += batch.lines
+    summary.accepted += batch.accepted
+    summary.rejected += batch.rejected
+    summary.counts.add(counts)
 
 
 def _new_run(path: Path, sha: str, report_path: Path) -> ImportRun:
@@ -876,14 +866,39 @@ def _rebuild_names() -> bool:
 # --- reading ----------------------------------------------------------------------------------
 
 
+class _SeenFilter:
+    """A Bloom filter of strings in a fixed 16 MiB (memory does not grow with the file):
+    check_and_add() says False only for a string never added before; a True may be wrong
+    (about 1 in 5,000 at 4 million households), which costs one database look-up."""
+
+    BITS = 1 << 27
+
+    def __init__(self):
+        self.bits = bytearray(self.BITS >> 3)
+
+    def check_and_add(self, value: str) -> bool:
+        bits, mask = self.bits, self.BITS - 1
+        h = hash(value)  # salted per process; the filter lives no longer than the process
+        position, step = h & mask, (h >> 27) | 1
+        present = True
+        for _probe in range(4):
+            byte, bit = position >> 3, 1 << (position & 7)
+            if not bits[byte] & bit:
+                bits[byte] |= bit
+                present = False
+            position = (position + step) & mask
+        return present
+
+
 @dataclass
 class _Batch:
-    good: list  # COPY lines (bytes) or (line number, fields)
+    payload: object  # what the writer's shape asks for (see _read_batches)
     rejects: list[tuple[int, str, str, str]]  # (line, field, reason, raw)
     lines: int  # physical lines read
     accepted: int
     rejected: int
     stations: list[tuple[str, str, str]]  # new stations the rows need: (code, name, district)
+    position: int = 0  # bytes of the file read so far (the progress bar)
 
 
 def _read_batches(
@@ -895,14 +910,18 @@ def _read_batches(
     shape: str,
     districts: dict[str, int],
     new_stations: list,
+    seen: _SeenFilter | None = None,
 ) -> Iterator[_Batch]:
     """Validate `batch_size` lines at a time. `lineno` is the line before the first one.
 
-    Each valid row becomes what the writer wants (`shape`): "fields" (line number, fields)
-    for the ORM, "stage" a CSV line with its line number for COPY into the staging table,
-    "direct" the parts of a COPY line for the person table (see _DirectWriter). Within a
-    batch, a later valid row replaces an earlier one for the same card (live: ID number;
-    closed: ID number, household, status), so each batch writes a card once."""
+    The valid rows become the payload the writer wants (`shape`): "fields" a list of (line
+    number, fields) for the ORM; "stage" one CSV blob, each line with its line number, for
+    COPY into the staging table; "direct" (households, count, persons): two COPY blobs for
+    the fast first load's staging tables, one household per number (its head's row, else
+    the first row), marked "maybe written before" unless `seen` (the household numbers
+    this reading has passed) proves otherwise. Within a batch, a later valid row replaces an
+    earlier one for the same card (live: ID number; closed: ID number, household, status),
+    so each batch writes a card once."""
     columns = len(HEADER)
     msg_columns = str(MESSAGES["columns"])
     msg_encoding = str(MESSAGES["encoding"])
@@ -915,7 +934,8 @@ def _read_batches(
 
     while True:
         good: list = []
-        seen: dict = {}
+        households: dict[str, tuple] = {}
+        cards: dict = {}
         replaced = False
         rejects: list[tuple[int, str, str, str]] = []
         rejected = read = accepted = 0
@@ -964,40 +984,42 @@ def _read_batches(
                 idn = idn.upper()
             status = fields[STATUS]
             key = idn if status == registered else (idn, fields[HOUSEHOLD_NUMBER], status)
-            earlier = seen.get(key)
+            earlier = cards.get(key)
             if earlier is not None:
                 good[earlier] = None
                 replaced = True
-            seen[key] = len(good)
+            cards[key] = len(good)
             if shape == "direct":
                 f = fields
                 if "\\" in line:  # the one character COPY's text format needs escaped here
                     f = [value.replace("\\", "\\\\") for value in f]
-                district = district_ids[f[DISTRICT_CODE]]
-                former = f[FORMER_NAMES]
-                good.append(
-                    (
-                        f[HOUSEHOLD_NUMBER],
-                        f[STATION_CODE],
-                        f[RELATION] == HEAD_RELATION,
+                number, relation, district = f[HOUSEHOLD_NUMBER], f[RELATION], f[DISTRICT_CODE]
+                if relation == HEAD_RELATION or number not in households:
+                    households[number] = (
                         f[HOUSEHOLD_KIND],
                         f[ADDRESS],
                         district,
-                        "\t".join(
-                            (
-                                idn,
-                                f[NAME],
-                                dumps(former.split("|"), ensure_ascii=False) if former else "[]",
-                                "M" if f[GENDER] == "男" else "F",
-                                f[ETHNICITY],
-                                f[BIRTH_DATE],
-                                f[RELATION],
-                                f[ADDRESS],
-                                district,
-                                f[PHONE],
-                                status,
-                            )
-                        ),
+                        f[STATION_CODE],
+                        relation == HEAD_RELATION,
+                    )
+                former = f[FORMER_NAMES]
+                good.append(
+                    "\t".join(
+                        (
+                            number,
+                            f[STATION_CODE],
+                            idn,
+                            f[NAME],
+                            dumps(former.split("|"), ensure_ascii=False) if former else "[]",
+                            "M" if f[GENDER] == "男" else "F",
+                            f[ETHNICITY],
+                            f[BIRTH_DATE],
+                            relation,
+                            f[ADDRESS],
+                            district_ids[district],
+                            f[PHONE],
+                            status,
+                        )
                     )
                 )
             elif shape == "stage":
@@ -1011,9 +1033,27 @@ def _read_batches(
             return
         if replaced:
             good = [row for row in good if row is not None]
+        if shape == "direct":
+            maybe_old = (lambda number: True) if seen is None else seen.check_and_add
+            household_lines = [
+                f"{n}\t{number}\t{kind}\t{address}\t{district_ids[district]}\t{code}\t"
+                f"{'t' if head else 'f'}\t{'t' if maybe_old(number) else 'f'}\n"
+                for n, (number, (kind, address, district, code, head)) in enumerate(
+                    households.items(), 1
+                )
+            ]
+            payload: object = (
+                "".join(household_lines).encode("utf-8"),
+                len(household_lines),
+                ("\n".join(good) + "\n").encode("utf-8") if good else b"",
+            )
+        elif shape == "stage":
+            payload = b"".join(good)
+        else:
+            payload = good
         stations = new_stations[:]
         new_stations.clear()
-        yield _Batch(good, rejects, read, accepted, rejected, stations)
+        yield _Batch(payload, rejects, read, accepted, rejected, stations, fh.tell())
 
 
 def _csv_line(fields: list[str], lineno: int) -> bytes:
@@ -1069,76 +1109,111 @@ class _Report:
 
 
 @contextmanager
-def _python_tuned_for_bulk():
-    """Two interpreter settings for the duration of the load. The cyclic garbage collector
-    is paused: a batch holds ~10^5 tuples, every full collection walks all of them, and rows
-    never form cycles (reference counting frees them). The thread switch interval drops from
-    5 ms to 0.5 ms: the writer thread needs the GIL back after each database round trip and
-    would otherwise wait out the validating thread's whole time slice every time."""
+def _gc_paused():
+    """The cyclic garbage collector paused while batches are built: a batch holds ~10^5
+    strings and tuples, every full collection walks them all, and rows never form cycles
+    (reference counting frees them). The loop collects the young generations per batch."""
     collecting = gc.isenabled()
-    interval = sys.getswitchinterval()
     gc.disable()
-    sys.setswitchinterval(0.0005)
     try:
         yield
     finally:
-        sys.setswitchinterval(interval)
         if collecting:
             gc.enable()
 
 
-class _Pipeline:
-    """Runs write(batch) on a second thread, one batch behind the reader, so that Python
-    validates batch n+1 while PostgreSQL works on batch n (the thread mostly waits on the
-    socket, with the GIL released). The thread uses the caller's connection (thread sharing);
-    the reader does not touch the database meanwhile. threaded=False writes inline."""
+def _batches_of_file(
+    path: Path, skip: int, batch_size: int, shape: str, districts, stations
+) -> Iterator[_Batch]:
+    new_stations: list[tuple[str, str, str]] = []
+    check = make_row_checker(
+        districts,
+        stations,
+        on_new_station=lambda code, name, district: new_stations.append((code, name, district)),
+    )
+    with open(path, "rb") as fh, _gc_paused():
+        _read_header(fh.readline())
+        _skip(fh, skip)
+        for batch in _read_batches(
+            fh,
+            skip + 1,  # the header is line 1
+            check,
+            batch_size,
+            shape=shape,
+            districts=districts,
+            new_stations=new_stations,
+            # Households this reading passed: a first load's are nearly all new, and asking
+            # the database about each costs more than inserting it. After a resume the
+            # earlier session's are unknown, so every household is asked about.
+            seen=_SeenFilter() if shape == "direct" and not skip else None,
+        ):
+            yield batch
+            gc.collect(1)
 
-    def __init__(self, write: Callable[[_Batch], None], *, threaded: bool):
-        self.write = write
-        self.threaded = threaded
-        self.error: BaseException | None = None
-        self.stop = False
 
-    def __enter__(self):
-        if self.threaded:
-            self.connection = connections[DEFAULT_DB_ALIAS]
-            self.connection.inc_thread_sharing()
-            self.queue: queue.Queue = queue.Queue(maxsize=1)
-            self.thread = threading.Thread(target=self._run, name="registry-import-writer")
-            self.thread.start()
-        return self
+def _producer_main(channel, arguments) -> None:
+    """The child process: read and validate, hand batches over. It never touches the
+    database (the parent's connection was inherited with the fork and stays the parent's),
+    and it leaves Ctrl-C to the parent, which stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for batch in _batches_of_file(*arguments):
+            channel.put(batch)
+        channel.put(None)
+    except BaseException:  # noqa: BLE001 - reported to the parent
+        channel.put(traceback.format_exc())
 
-    def _run(self) -> None:
-        connections[DEFAULT_DB_ALIAS] = self.connection
-        while (batch := self.queue.get()) is not None:
-            if self.error is None and not self.stop:
-                try:
-                    self.write(batch)
-                except BaseException as exc:  # noqa: BLE001 - handed to the reader thread
-                    self.error = exc
 
-    def submit(self, batch: _Batch) -> None:
-        if not self.threaded:
-            self.write(batch)
+class _Producer:
+    """The batches of a file from line `skip` + 2 on. With `parallel`, a forked child
+    process reads and validates (the second core: validation costs about twice what the
+    database does) while this process writes; otherwise inline, one batch at a time."""
+
+    def __init__(
+        self,
+        path: Path,
+        skip: int,
+        batch_size: int,
+        shape: str,
+        districts,
+        stations,
+        *,
+        parallel: bool,
+    ):
+        self.arguments = (path, skip, batch_size, shape, districts, stations)
+        self.parallel = parallel
+        self.process = None
+
+    def __iter__(self) -> Iterator[_Batch]:
+        if not self.parallel:
+            yield from _batches_of_file(*self.arguments)
             return
-        self._raise()
-        self.queue.put(batch)
+        context = multiprocessing.get_context("fork")
+        self.queue = context.Queue(maxsize=2)  # bounded: memory stays flat
+        self.process = context.Process(
+            target=_producer_main, args=(self.queue, self.arguments), daemon=True
+        )
+        self.process.start()
+        while True:
+            try:
+                item = self.queue.get(timeout=5)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError("读取进程意外退出") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, str):
+                raise RuntimeError(f"读取进程出错：\n{item}")
+            yield item
 
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def __exit__(self, exc_type, exc, tb):
-        if self.threaded:
-            # On an error here (Ctrl-C while validating) the batch being written still
-            # commits, queued ones are dropped: the run resumes after the last commit.
-            self.stop = exc_type is not None
-            self.queue.put(None)
-            self.thread.join()
-            self.connection.dec_thread_sharing()
-            if exc_type is None:
-                self._raise()
-        return False
+    def close(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.terminate()
+            self.process.join(timeout=10)
+            self.queue.close()
+            self.process = None
 
 
 # --- PostgreSQL: COPY into a staging table, then set-based statements -------------------------
@@ -1285,7 +1360,7 @@ class _CopyWriter:
             cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'registry_person'")
             self.rows_at_analyze = max(10_000, int(cursor.fetchone()[0]))
 
-    def write(self, lines: list[bytes]) -> Counts:
+    def write(self, blob: bytes) -> Counts:
         counts = Counts()
         stamp = _db_clock()
         columns = ", ".join(HEADER)
@@ -1304,8 +1379,8 @@ class _CopyWriter:
                 f"COPY {_STAGE} ({columns}, line) FROM STDIN "
                 f"WITH (FORMAT csv, FORCE_NOT_NULL ({columns}))"
             ) as copy:
-                copy.write(b"".join(lines))
-            self._maybe_analyze(cursor, len(lines))
+                copy.write(blob)
+            self._maybe_analyze(cursor, blob.count(b"\n"))
 
             cursor.execute(_HOUSEHOLDS_SQL, {"head": HEAD_RELATION})
             counts.households_created, counts.households_updated = cursor.fetchone()
@@ -1337,120 +1412,108 @@ class _CopyWriter:
             self.rows_since_analyze = 0
 
 
-_HOUSEHOLD_STAGE = "registry_import_households"
-# New households: plain INSERT of those the table lacks (the look-up is a correlated
-# subquery, one index probe each, so that the planner never hashes the whole growing table).
-# A first load has the tables to itself, so nothing races between the probe and the insert.
-_DIRECT_NEW_HOUSEHOLDS_SQL = f"""
-    INSERT INTO registry_household (number, kind, address, district_id, station_id)
-    SELECT number, kind, address, district_id, station_id FROM {_HOUSEHOLD_STAGE} s
-    WHERE (SELECT h.id FROM registry_household h WHERE h.number = s.number) IS NULL
-    RETURNING number, id
+_HOUSEHOLD_ID_SEQUENCE = "pg_get_serial_sequence('registry_household', 'id')"
+_DIRECT_HOUSEHOLDS = "registry_import_households"
+_DIRECT_PERSONS = "registry_import_persons"
+_DIRECT_TABLES = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_DIRECT_HOUSEHOLDS} (n integer NOT NULL, "
+    "number text NOT NULL, kind text NOT NULL, address text NOT NULL, "
+    "district_id bigint NOT NULL, station_code text NOT NULL, is_head boolean NOT NULL, "
+    "maybe_old boolean NOT NULL, old_id bigint)",
+    f"CREATE TEMP TABLE IF NOT EXISTS {_DIRECT_PERSONS} (household_number text NOT NULL, "
+    "station_code text NOT NULL, id_number text NOT NULL, name text NOT NULL, "
+    "former_names jsonb NOT NULL, gender text NOT NULL, ethnicity text NOT NULL, "
+    "birth_date date NOT NULL, relation text NOT NULL, address text NOT NULL, "
+    "district_id bigint NOT NULL, phone text NOT NULL, status text NOT NULL)",
+    f"TRUNCATE {_DIRECT_HOUSEHOLDS}, {_DIRECT_PERSONS}",
+    # Temporary tables have no statistics: the estimates balloon, and JIT compilation then
+    # costs more than the statements (measured: up to a second a batch).
+    "SET LOCAL jit = off",
+    # The persons-to-households join: hashed in memory (without statistics the planner
+    # expects millions of rows and sorts both sides, on disk at the default work_mem).
+    "SET LOCAL work_mem = '64MB'",
+    "SET LOCAL enable_mergejoin = off",
+)
+# Households an earlier batch may have created (the reader's filter says which): one index
+# probe each (a correlated subquery, and no sequential scans: while the table is small its
+# statistics say so, and a scan per household turns quadratic as the table grows).
+_DIRECT_OLD_SQL = f"""
+    UPDATE {_DIRECT_HOUSEHOLDS} s
+    SET old_id = (SELECT h.id FROM registry_household h WHERE h.number = s.number)
+    WHERE s.maybe_old
 """  # noqa: S608
-# Households an earlier batch created: their head's row (if in this batch) updates them.
-_DIRECT_OLD_HOUSEHOLDS_SQL = f"""
-    WITH old AS (
-        SELECT h.id, h.number FROM registry_household h WHERE h.number = ANY(%(numbers)s)
-    ), upd AS (
-        UPDATE registry_household h SET
-            kind = s.kind, address = s.address, district_id = s.district_id,
-            station_id = s.station_id
-        FROM {_HOUSEHOLD_STAGE} s
-        WHERE s.number = h.number AND s.is_head AND h.number = ANY(%(numbers)s)
-          AND (h.kind, h.address, h.district_id, h.station_id)
-              IS DISTINCT FROM (s.kind, s.address, s.district_id, s.station_id)
-        RETURNING 1
-    )
-    SELECT number, id, (SELECT count(*) FROM upd) FROM old
+_DIRECT_NEW_SQL = f"""
+    INSERT INTO registry_household (id, number, kind, address, district_id, station_id)
+    SELECT %(first)s + s.n - 1, s.number, s.kind, s.address, s.district_id, st.id
+    FROM {_DIRECT_HOUSEHOLDS} s LEFT JOIN accounts_station st ON st.code = s.station_code
+    WHERE s.old_id IS NULL
 """  # noqa: S608
-_NULL = r"\N"
+_DIRECT_HEADS_SQL = f"""
+    UPDATE registry_household h SET
+        kind = s.kind, address = s.address, district_id = s.district_id, station_id = st.id
+    FROM {_DIRECT_HOUSEHOLDS} s LEFT JOIN accounts_station st ON st.code = s.station_code
+    WHERE s.old_id IS NOT NULL AND s.is_head AND h.id = s.old_id
+      AND (h.kind, h.address, h.district_id, h.station_id)
+          IS DISTINCT FROM (s.kind, s.address, s.district_id, st.id)
+"""  # noqa: S608
+_DIRECT_PERSONS_SQL = f"""
+    INSERT INTO registry_person ({_PERSON_COLUMNS})
+    SELECT p.id_number, p.name, p.former_names, p.gender, p.ethnicity, p.birth_date,
+           coalesce(h.old_id, %(first)s + h.n - 1), p.relation, p.address, p.district_id,
+           st.id, p.phone, p.status, %(stamp)s
+    FROM {_DIRECT_PERSONS} p
+    JOIN {_DIRECT_HOUSEHOLDS} h ON h.number = p.household_number
+    LEFT JOIN accounts_station st ON st.code = p.station_code
+"""  # noqa: S608
 
 
 class _DirectWriter:
-    """A fast first load: households through a small staging table (they may span batches),
-    persons COPYed straight into the person table, which then has no unique index, foreign
-    key or secondary index to maintain. The reader built each person's COPY line except the
-    household and station ids, which only the database knows."""
+    """A fast first load: the batch's households and persons COPYed into two temporary
+    tables, then inserted into tables that have no secondary index, one-live-card index or
+    foreign key to maintain. New households take ids from a block reserved on the id
+    sequence, so nothing per row comes back to Python. A first load has the tables to
+    itself (nobody else inserts households meanwhile)."""
 
     shape = "direct"
 
     def __init__(self, run: ImportRun):
         self.run = run
-        self.stations: dict[str, str] = {}
-        self.rows_since_analyze = 0
-        self.rows_at_analyze = 10_000
 
-    def write(self, rows: list[tuple]) -> Counts:
+    def write(self, payload) -> Counts:
+        households, household_count, persons = payload
         counts = Counts()
-        stamp = _db_clock().isoformat()
-        if any(row[1] and row[1] not in self.stations for row in rows):
-            self.stations = {
-                code: str(pk) for code, pk in Station.objects.values_list("code", "id")
-            }
-        stations = self.stations
-        households: dict[str, tuple] = {}
-        for number, code, is_head, kind, address, district, _rest in rows:
-            # The head's row wins (the last one); otherwise the first row (as _CopyWriter).
-            if is_head or number not in households:
-                households[number] = (kind, address, district, code, is_head)
-        lines = [
-            "\t".join(
-                (number, kind, address, district, stations.get(code, _NULL), "t" if head else "f")
-            )
-            + "\n"
-            for number, (kind, address, district, code, head) in households.items()
-        ]
         with connection.cursor() as cursor:
+            for sql in _DIRECT_TABLES:
+                cursor.execute(sql)
             cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {_HOUSEHOLD_STAGE} (number text NOT NULL, "
-                "kind text NOT NULL, address text NOT NULL, district_id bigint NOT NULL, "
-                "station_id bigint, is_head boolean NOT NULL)"
+                f"SELECT clock_timestamp(), setval({_HOUSEHOLD_ID_SEQUENCE}, "
+                f"nextval({_HOUSEHOLD_ID_SEQUENCE}) + %s - 1)",
+                [max(household_count, 1)],
             )
-            cursor.execute(f"TRUNCATE {_HOUSEHOLD_STAGE}")
-            # A freshly truncated table has no statistics, the estimates balloon, and JIT
-            # compilation with inlining then costs more than the statement (measured: up to
-            # a second per batch).
-            cursor.execute("SET LOCAL jit = off")
-            with cursor.copy(f"COPY {_HOUSEHOLD_STAGE} FROM STDIN") as copy:
-                copy.write("".join(lines).encode("utf-8"))
-            self._maybe_analyze(cursor, len(lines))
-            # While the table is empty or small its statistics say so, and the planner probes
-            # it with a sequential scan per staged row, which turns quadratic as the insert
-            # grows it (measured: 3 s for the first 19k households). Index probes only.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(_DIRECT_NEW_HOUSEHOLDS_SQL)
-            ids = {number: str(pk) for number, pk in cursor.fetchall()}
-            counts.households_created = len(ids)
-            if len(ids) < len(households):
-                numbers = [number for number in households if number not in ids]
-                cursor.execute(_DIRECT_OLD_HOUSEHOLDS_SQL, {"numbers": numbers})
-                for number, pk, updated in cursor.fetchall():
-                    ids[number] = str(pk)
-                    counts.households_updated = updated
-            cursor.execute("SET LOCAL enable_seqscan = on")
-            middle = "\t" + stamp + "\t"
-            data = "".join(
-                [
-                    ids[row[0]] + middle + stations.get(row[1], _NULL) + "\t" + row[6] + "\n"
-                    for row in rows
-                ]
-            )
+            stamp, last = cursor.fetchone()
+            params = {"first": last - max(household_count, 1) + 1, "stamp": stamp}
             with cursor.copy(
-                "COPY registry_person (household_id, updated_at, station_id, id_number, name, "
-                "former_names, gender, ethnicity, birth_date, relation, address, district_id, "
-                "phone, status) FROM STDIN"
+                f"COPY {_DIRECT_HOUSEHOLDS} (n, number, kind, address, district_id, "
+                "station_code, is_head, maybe_old) FROM STDIN"
             ) as copy:
-                copy.write(data.encode("utf-8"))
-        counts.persons_created = len(rows)
+                copy.write(households)
+            cursor.execute("SET LOCAL enable_seqscan = off")  # probes, not scans (above)
+            cursor.execute(_DIRECT_OLD_SQL)
+            cursor.execute(_DIRECT_NEW_SQL, params)
+            counts.households_created = cursor.rowcount
+            if counts.households_created < household_count:
+                cursor.execute(_DIRECT_HEADS_SQL)
+                counts.households_updated = cursor.rowcount
+            cursor.execute("SET LOCAL enable_seqscan = on")
+            with cursor.copy(
+                f"COPY {_DIRECT_PERSONS} (household_number, station_code, id_number, name, "
+                "former_names, gender, ethnicity, birth_date, relation, address, "
+                "district_id, phone, status) FROM STDIN"
+            ) as copy:
+                copy.write(persons)
+            cursor.execute(_DIRECT_PERSONS_SQL, params)
+            counts.persons_created = cursor.rowcount
         return counts
-
-    def _maybe_analyze(self, cursor, rows: int) -> None:
-        # The household look-ups above join a growing table: keep its statistics current.
-        self.rows_since_analyze += rows
-        if self.rows_since_analyze >= self.rows_at_analyze:
-            cursor.execute("ANALYZE registry_household")
-            self.rows_at_analyze += self.rows_since_analyze
-            self.rows_since_analyze = 0
 
 
 # --- what a fast first load drops and rebuilds (PostgreSQL) -----------------------------------
@@ -1537,8 +1600,9 @@ def _prepare_schema(*, resuming: bool, wanted: bool, out) -> bool:
 
 def _complete_schema() -> tuple[int, list[str]]:
     """After a fast first load: keep the later card where the load appended one card twice
-    (what the upserts would have done), then build the missing indexes and add the missing
-    foreign keys (which validates them). Returns (cards removed, names created)."""
+    (what the upserts would have done), build the missing indexes (two at a time when it
+    can) and add the missing foreign keys (which validates them). Returns (cards removed,
+    names created)."""
     missing = _missing_parts()
     created: list[str] = []
     removed = 0
@@ -1546,18 +1610,11 @@ def _complete_schema() -> tuple[int, list[str]]:
         return removed, created
     with connection.cursor() as cursor:
         _fire_deferred_checks(cursor)
-        cursor.execute("SET maintenance_work_mem = '512MB'")
+        cursor.execute(f"SET maintenance_work_mem = '{_INDEX_MEMORY}'")
         try:
-            for part in missing:
-                if part.kind == "index":
-                    cursor.execute(part.sql)
-                    created.append(part.name)
-            for part in missing:
-                if part.kind == "unique":
-                    removed += _create_unique(cursor, part)
-                    created.append(part.name)
             if any(part.name == _LIVE_INDEX for part in missing):
-                # Closed cards appended twice (same ID number, household and status).
+                # Closed cards appended twice (same ID number, household and status); the
+                # load's own index on closed cards finds them without a scan.
                 cursor.execute(
                     """
                     DELETE FROM registry_person WHERE id IN (
@@ -1572,6 +1629,10 @@ def _complete_schema() -> tuple[int, list[str]]:
                 removed += cursor.rowcount
                 _fire_deferred_checks(cursor)
             cursor.execute(f'DROP INDEX IF EXISTS "{_CLOSED_INDEX}"')
+            unique = [part for part in missing if part.kind == "unique"]
+            indexes = [part for part in missing if part.kind == "index"]
+            removed += _build_indexes(cursor, unique, indexes)
+            created += [part.name for part in unique + indexes]
             for part in missing:
                 if part.kind == "fk":
                     cursor.execute(part.sql)
@@ -1579,6 +1640,59 @@ def _complete_schema() -> tuple[int, list[str]]:
         finally:
             cursor.execute("RESET maintenance_work_mem")
     return removed, created
+
+
+_INDEX_MEMORY = "512MB"
+
+
+def _build_indexes(cursor, unique: list[_Part], indexes: list[_Part]) -> int:
+    """Build the unique index(es) (removing replaced live cards if it must) and the other
+    indexes; returns the cards removed. In autocommit (the command), a second connection
+    builds alongside: PostgreSQL sorts in parallel but writes each index from one process,
+    so two builds at once keep both cores busy (measured: 72 s -> 60 s at 10M persons).
+    Inside a transaction (tests, a caller's atomic block) a second connection could not see
+    the tables, so one at a time."""
+    # Largest first, so that the two lanes finish together.
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for part in sorted(indexes, key=lambda p: (p.table != Person._meta.db_table, p.name)):
+        work.put(part)
+    failures: list[BaseException] = []
+
+    def drain(target_cursor) -> None:
+        while True:
+            try:
+                part = work.get_nowait()
+            except queue.Empty:
+                return
+            target_cursor.execute(part.sql)
+
+    def second_lane() -> None:
+        raw = connection.get_new_connection(connection.get_connection_params())
+        try:
+            raw.autocommit = True
+            with raw.cursor() as other:
+                other.execute(f"SET maintenance_work_mem = '{_INDEX_MEMORY}'")
+                drain(other)
+        except BaseException as exc:  # noqa: BLE001 - raised again below
+            failures.append(exc)
+        finally:
+            raw.close()
+
+    helper = None
+    if not connection.in_atomic_block and len(indexes) > 1:
+        helper = threading.Thread(target=second_lane, name="registry-import-index")
+        helper.start()
+    removed = 0
+    try:
+        for part in unique:
+            removed += _create_unique(cursor, part)
+        drain(cursor)
+    finally:
+        if helper is not None:
+            helper.join()
+    if failures:
+        raise failures[0]
+    return removed
 
 
 def _fire_deferred_checks(cursor) -> None:

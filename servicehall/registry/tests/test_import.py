@@ -442,24 +442,49 @@ def test_fast_first_load_stores_the_same_as_the_upserts(tmp_path):
     assert fast.duplicates_removed == 2
 
 
+def _schema() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename IN ('registry_person', 'registry_household') "
+            "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid IN ('registry_person'::regclass, 'registry_household'::regclass)"
+        )
+        return sorted(cursor.fetchall())
+
+
 @on_postgres
 def test_fast_first_load_gives_back_every_index_and_foreign_key(tmp_path):
-    def schema():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes "
-                "WHERE tablename IN ('registry_person', 'registry_household') "
-                "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid IN ('registry_person'::regclass, 'registry_household'::regclass)"
-            )
-            return sorted(cursor.fetchall())
-
-    before = schema()
+    before = _schema()
     path = write(tmp_path / "c.csv", [row(n) for n in range(10)])
     summary = run(path, fast_first_load=True, batch_size=3)
     assert summary.fast_first_load and summary.schema_rebuilt
-    assert schema() == before
+    assert _schema() == before
     assert importer.ensure_schema() == []
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_outside_a_transaction_builds_two_indexes_at_a_time(tmp_path, monkeypatch):
+    # What the command does: autocommit, a reader process, a second connection building
+    # indexes alongside the first.
+    lanes = []
+    real = importer._build_indexes
+
+    def spy(cursor, unique, indexes):
+        lanes.append(not connection.in_atomic_block)
+        return real(cursor, unique, indexes)
+
+    monkeypatch.setattr(importer, "_build_indexes", spy)
+    before = _schema()
+    rows = [row(n) for n in range(40)] + [row(3, name="王后来"), row(4, status="deceased")]
+    summary = run(write(tmp_path / "c.csv", rows), fast_first_load=True, batch_size=7)
+
+    assert lanes == [True]
+    assert summary.fast_first_load and summary.duplicates_removed == 1
+    assert _schema() == before
+    assert Person.objects.count() == 41
+    assert Person.objects.get(id_number=row(3)["id_number"]).name == "王后来"
 
 
 @on_postgres
