@@ -3,7 +3,7 @@
 Public API:
 - import_file(path, *, report_path=None, batch_size=50_000, progress=False, restart=False,
               writer="auto", fast_first_load=None, rebuild_names=True, on_batch=None,
-              stdout=None) -> ImportSummary
+              parallel=None, stdout=None) -> ImportSummary
 - make_row_checker(districts, stations, *, today=None, on_new_station=None)
     -> check(fields) -> [(field, reason), ...]  (empty when the row is valid)
 - ensure_schema() -> names of the indexes and foreign keys it (re)created
@@ -49,18 +49,28 @@ as each batch. Running the same file again after an interruption (Ctrl-C, kill, 
 continues after the last committed batch; `restart=True` starts over (safe: rows are
 upserts). A run that finished is not resumed: running the file again re-applies it.
 
-PostgreSQL (the "copy" writer): rows are validated in Python, streamed with COPY into a
-temporary staging table and applied with a few INSERT ... SELECT ... ON CONFLICT statements
-per batch; a second thread writes one batch while the next is validated (the connection is
-shared, never used by both at once). A first load into empty tables (fast_first_load; by
-default for files of DROP_INDEXES_MIN_BYTES and more) goes further: it drops the secondary
-indexes, the one-live-card unique index and the foreign keys of the two tables, appends
-plain INSERTs, and at the end (also after a failure) ensure_schema() removes duplicates the
-way the upserts would have (the later card wins), then rebuilds the indexes and validates
-the foreign keys. Every import runs ensure_schema() first, so a killed first load is
-completed by the next import (or resumed in the same mode). Other databases (the "orm"
-writer) use bulk_create / bulk_update in batches: the same meaning, not the same speed;
-writer="orm" forces it on PostgreSQL too (the tests compare both).
+PostgreSQL (the "copy" writer): a forked child process reads and validates (Python, one
+core) and hands each batch over as COPY-ready bytes; this process only talks to the database
+(the other core): it COPYs each batch into a temporary staging table and applies it with a
+few INSERT ... SELECT ... ON CONFLICT statements. A first load into empty tables
+(fast_first_load; by default for files of DROP_INDEXES_MIN_BYTES and more) goes further: it
+drops the secondary indexes, the one-live-card unique index and the foreign keys of the two
+tables, appends plain INSERTs from two staging tables (households take ids from a block
+reserved on their sequence; a Bloom filter in the reader spares the look-up of households it
+has not seen before), and at the end removes the duplicates the way the upserts would have
+(the later card wins), rebuilds the indexes, two at a time, and adds the foreign keys back,
+which validates them. An interrupted first load leaves the tables that way and resumes the
+same way; any other import (or ensure_schema(), `import_registry --complete-schema`) first
+completes what it left undone. While a first load runs nothing else may write the registry
+(no unique index guards it). Other databases (the "orm" writer) use bulk_create /
+bulk_update in batches, inline: the same meaning, not the same speed; writer="orm" forces it
+on PostgreSQL too (the tests compare both).
+
+Measured (10M synthetic residents, PostgreSQL 15 with its default settings, this 2-core
+machine while other work ran on it): fast first load ~190 s — ~90 s reading, validating and
+writing (~110k rows/s; the reader process and the database each keep one core busy) and
+~95 s rebuilding indexes and checking foreign keys; a re-run of a loaded file (every card an
+update) ~12k rows/s.
 """
 
 from __future__ import annotations
@@ -634,9 +644,8 @@ def import_file(
 
     `on_batch(run)` is called after each committed batch (tests interrupt there);
     `parallel` (default: with the COPY writers) reads and validates in a child process.
-    Raises
-    RegistryImportError for a file that cannot be imported at all; any other exception
-    leaves a run that the next call with the same file resumes."""
+    Raises RegistryImportError for a file that cannot be imported at all; any other
+    exception leaves a run that the next call with the same file resumes."""
     path = Path(path)
     if not path.is_file():
         raise RegistryImportError(f"找不到文件：{path}")
@@ -715,14 +724,13 @@ def import_file(
         except BaseException:
             producer.close()
             if first_load:
-                # The tables get their indexes and constraints back after a failure too (a
-                # resumed run then goes on with upserts); a failure here must not hide the
-                # first one, and the next import tries again.
-                out.write("导入中断，正在恢复索引和外键……\n")
-                try:
-                    _complete_schema()
-                except Exception as exc:  # noqa: BLE001
-                    out.write(f"恢复索引和外键失败（下次导入时会再次尝试）：{exc}\n")
+                # Left as it is, as after a kill: resuming goes on at first-load speed
+                # (rebuilding now would make the rest of a 10M load crawl through upserts,
+                # measured ~6x slower), and any other import completes the schema first.
+                out.write(
+                    "快速首次导入中断：索引和外键尚未重建。再次运行同一命令将继续导入，"
+                    "完成后重建；如不再继续，请运行 import_registry --complete-schema。\n"
+                )
             raise
         finally:
             producer.close()
@@ -1154,14 +1162,27 @@ def _batches_of_file(
 def _producer_main(channel, arguments) -> None:
     """The child process: read and validate, hand batches over. It never touches the
     database (the parent's connection was inherited with the fork and stays the parent's),
-    and it leaves Ctrl-C to the parent, which stops it."""
+    leaves Ctrl-C to the parent, which stops it, and gives up if the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def hand_over(item) -> None:
+        while True:
+            try:
+                channel.put(item, timeout=1)
+                return
+            except queue.Full:
+                if os.getppid() != parent:  # the parent was killed: nobody reads this
+                    raise SystemExit(1) from None
+
     try:
         for batch in _batches_of_file(*arguments):
-            channel.put(batch)
-        channel.put(None)
+            hand_over(batch)
+        hand_over(None)
+    except SystemExit:
+        raise
     except BaseException:  # noqa: BLE001 - reported to the parent
-        channel.put(traceback.format_exc())
+        hand_over(traceback.format_exc())
 
 
 class _Producer:

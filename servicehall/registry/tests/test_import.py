@@ -616,6 +616,8 @@ def test_an_interrupted_run_resumes_without_duplicates(tmp_path, writer, fast):
 
     with pytest.raises(KeyboardInterrupt):
         run(path, on_batch=_interrupt_after(2), **options)
+    # An interrupted fast first load stays one (without its indexes) until it resumes.
+    assert bool(connection.vendor == "postgresql" and importer._missing_parts()) == fast
     partial = ImportRun.objects.get()
     assert (partial.lines_done, partial.finished_at) == (10, None)
     assert Person.objects.count() == 9
@@ -631,6 +633,8 @@ def test_an_interrupted_run_resumes_without_duplicates(tmp_path, writer, fast):
     assert (finished.lines_done, finished.accepted, finished.rejected) == (20, 18, 2)
     assert [int(r["line"]) for r in report_rows(summary.report_path)] == [4, 15]
     assert "从第 12 行继续" in summary.lines_text()[0]
+    assert summary.fast_first_load == fast
+    assert connection.vendor != "postgresql" or importer._missing_parts() == []
 
 
 @pytest.mark.parametrize("writer", WRITERS)
@@ -762,6 +766,20 @@ def test_the_command_prints_a_summary_and_writes_the_report(tmp_path):
         assert fragment in text
     assert [r["field"] for r in report_rows(report)] == ["gender"]
     assert AuditEntry.objects.filter(action="registry.import").exists()
+
+
+@on_postgres
+def test_the_command_completes_an_interrupted_first_load_on_request(tmp_path):
+    path = write(tmp_path / "c.csv", [row(n) for n in range(6)])
+    with pytest.raises(KeyboardInterrupt):
+        run(path, fast_first_load=True, batch_size=2, on_batch=_interrupt_after(1))
+    assert importer._missing_parts()
+    out = io.StringIO()
+    call_command("import_registry", "--complete-schema", stdout=out)
+    assert "已重建" in out.getvalue()
+    assert importer._missing_parts() == []
+    call_command("import_registry", "--complete-schema", stdout=out)
+    assert "索引和外键完整" in out.getvalue()
 
 
 def test_the_command_refuses_a_missing_file_or_a_bad_header_clearly(tmp_path):

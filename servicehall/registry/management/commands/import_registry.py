@@ -16,7 +16,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", type=Path)
+        parser.add_argument("path", type=Path, nargs="?")
         parser.add_argument(
             "--report", type=Path, help="rejected-rows CSV (default: PATH.rejected.csv)"
         )
@@ -24,12 +24,23 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument("--restart", action="store_true", help="start over instead of resuming")
         parser.add_argument(
+            "--complete-schema",
+            action="store_true",
+            help="only rebuild the indexes and foreign keys an interrupted first load left out",
+        )
+        parser.add_argument(
             "--no-name-stats",
             action="store_true",
             help="do not rebuild the name statistics afterwards (the benchmark times it apart)",
         )
 
-    def handle(self, *args, path, report, batch, no_progress, restart, no_name_stats, **options):
+    def handle(self, *args, path, report, batch, no_progress, restart, **options):
+        if options["complete_schema"]:
+            created = importer.ensure_schema()
+            self.stdout.write(("已重建：" + "，".join(created)) if created else "索引和外键完整")
+            return
+        if path is None:
+            raise CommandError("请指定要导入的CSV文件")
         try:
             summary = importer.import_file(
                 path,
@@ -37,7 +48,7 @@ class Command(BaseCommand):
                 batch_size=batch,
                 progress=not no_progress,
                 restart=restart,
-                rebuild_names=not no_name_stats,
+                rebuild_names=not options["no_name_stats"],
                 stdout=self.stdout,
             )
         except importer.RegistryImportError as exc:
