@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "servicehall.cases",
     "servicehall.registry",
     "servicehall.notify",
+    "servicehall.letters",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +73,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Axes must be last: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
+]
+
+# The lean lane (config/wsgi.py): anonymous read-only count APIs skip sessions, users, the
+# second factor and the page middleware. Security headers and the user's language remain.
+LEAN_API_PREFIXES = ["/api/registry/names", "/api/bench/"]
+LEAN_API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -236,6 +245,28 @@ CALENDAR_CACHE_SECONDS = int(os.environ.get("CALENDAR_CACHE_SECONDS", "30"))
 CASES_SPOT_CHECK_SHARE = float(os.environ.get("CASES_SPOT_CHECK_SHARE", "0.2"))
 CASES_FOLLOW_UP_DAYS = int(os.environ.get("CASES_FOLLOW_UP_DAYS", "5"))
 CASES_MAX_ATTACHMENT_MB = int(os.environ.get("CASES_MAX_ATTACHMENT_MB", "10"))
+
+# Letters (信访, servicehall.letters): working days to reply, per kind. Defaults follow the
+# bureau's published mailbox promise: a question (咨询) or a request for help (求助) within 3
+# working days, everything else within 5. Override as "kind=days,..." (e.g. "complaint=10").
+LETTER_REPLY_DAYS = {
+    "consultation": 3,
+    "help": 3,
+    "complaint": 5,
+    "suggestion": 5,
+    "report": 5,
+    "praise": 5,
+} | {
+    kind: int(days)
+    for kind, _sep, days in (p.partition("=") for p in env_list("LETTER_REPLY_DAYS"))
+}
+# Kinds whose reply a leader (approver) must approve before it goes out; misconduct reports
+# (12389) always need approval whatever their kind.
+LETTER_APPROVAL_KINDS = env_list("LETTER_APPROVAL_KINDS", "complaint,report")
+# Department codes: the letters office triages every letter; misconduct reports go straight
+# to police inspection and only its staff can read them.
+LETTER_TRIAGE_DEPARTMENT = os.environ.get("LETTER_TRIAGE_DEPARTMENT", "xinfang")
+LETTER_MISCONDUCT_DEPARTMENT = os.environ.get("LETTER_MISCONDUCT_DEPARTMENT", "ducha")
 
 # --- notifications (servicehall.notify) -------------------------------------------------
 # Gateways by dotted path: gateways.ConsoleGateway (log; embedded default), FileGateway
