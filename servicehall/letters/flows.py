@@ -74,6 +74,7 @@ class Action(models.TextChoices):
     MERGE = "merge", pgettext_lazy("letter action", "合并重复来信")
     PUBLISH = "publish", pgettext_lazy("letter action", "公开答复")
     UNPUBLISH = "unpublish", pgettext_lazy("letter action", "撤销公开")
+    WITHDRAW_CONSENT = "withdraw_consent", pgettext_lazy("letter action", "撤回公开同意")
     SET_DUE_DATE = "set_due_date", pgettext_lazy("letter action", "确定答复期限")
 
 
@@ -100,6 +101,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     Action.MERGE: (frozenset({S.RECEIVED, S.ASSIGNED, S.HANDLING}), S.MERGED),
     Action.PUBLISH: (frozenset({S.REPLIED}), None),
     Action.UNPUBLISH: (_ALL, None),
+    Action.WITHDRAW_CONSENT: (_ALL, None),
     Action.SET_DUE_DATE: (CLOCK_RUNNING, None),
 }
 
