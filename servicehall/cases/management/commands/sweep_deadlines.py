@@ -4,10 +4,14 @@ from django.core.management.base import BaseCommand
 
 from servicehall.cases.deadlines import sweep
 from servicehall.cases.workflow import today
+from servicehall.letters.deadlines import sweep as sweep_letters
 
 
 class Command(BaseCommand):
-    help = "Raise time-limit warnings and accountability records (idempotent; run on a timer)."
+    help = (
+        "Raise time-limit warnings and accountability records for cases, reply warnings and "
+        "escalations for letters (idempotent; run on a timer)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -15,6 +19,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, date=None, **options):
-        report = sweep(date or today())
+        day = date or today()
+        report = sweep(day)
+        letters_report = sweep_letters(day)
         if options["verbosity"]:
             self.stdout.write(str(report))
+            self.stdout.write(str(letters_report))
