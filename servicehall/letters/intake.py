@@ -361,6 +361,17 @@ def receive(
     return Receipt(letter, code, True)
 
 
+def may_import(actor) -> bool:
+    """Letters-office staff with a triage role upload outside platforms' files."""
+    profile = actor.staff_profile_or_none if account_rules.is_staff_member(actor) else None
+    return bool(
+        profile is not None
+        and profile.department is not None
+        and profile.department.code == letter_rules.holding_department_code(Channel.OUTSIDE)
+        and actor.has_role(*letter_rules.TRIAGE_ROLES)
+    )
+
+
 def import_outside(
     *,
     platform: OutsidePlatform,
@@ -393,13 +404,7 @@ def import_outside(
         return Receipt(existing, None, False)
     if not platform.active:
         raise PermissionDenied(_("该外部平台已停用。"))
-    if actor is not None and not (
-        account_rules.is_staff_member(actor)
-        and actor.staff_profile_or_none.department is not None
-        and actor.staff_profile_or_none.department.code
-        == letter_rules.holding_department_code(Channel.OUTSIDE)
-        and actor.has_role(*letter_rules.TRIAGE_ROLES)
-    ):
+    if actor is not None and not may_import(actor):
         raise PermissionDenied(_("只有信访部门的受理人员可以导入外部平台来信。"))
     if kind not in Kind.values:
         raise WorkflowError(_("请选择来信类别。"))
