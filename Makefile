@@ -36,11 +36,12 @@ setup: $(VENV)/.installed system-deps messages ## virtualenv, packages, translat
 	@mkdir -p var
 	$(MANAGE) migrate --no-input -v 0
 
-demo-data: setup ## load the catalogue, the working-day calendar, demo accounts and demo cases
+demo-data: setup ## load the catalogue, the working-day calendar, demo accounts, cases and letters
 	$(MANAGE) load_calendar
 	$(MANAGE) load_catalog
 	$(MANAGE) demo_accounts
 	$(MANAGE) demo_cases
+	$(MANAGE) demo_letters
 
 run: demo-data ## set up everything and serve the hall on http://127.0.0.1:8000 (SQLite), with its workers
 	@trap 'kill 0' EXIT; \
