@@ -272,6 +272,10 @@ def receive(
     `attachments`: uploaded files (validated here). Raises WorkflowError (message for the
     user) or PermissionDenied.
     """
+    try:
+        submission_key = uuid.UUID(str(submission_key))
+    except ValueError as exc:  # a form without its token: never match letters that have none
+        raise WorkflowError(_("提交标识无效，请刷新页面后重新提交。")) from exc
     existing = Letter.objects.filter(submission_key=submission_key).first()
     if existing is not None:
         return _again(existing, actor, submission_key)

@@ -255,6 +255,12 @@ class Letter(KeptModel):
         indexes = [
             models.Index(fields=["department", "status", "due_date"]),
             models.Index(fields=["public", "published_at"]),
+            # The sweep looks for provisional due dates on every run; there are few.
+            models.Index(
+                fields=["due_date"],
+                condition=Q(due_date_provisional=True),
+                name="letters_provisional_due",
+            ),
         ]
 
     def __str__(self):

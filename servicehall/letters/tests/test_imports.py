@@ -106,3 +106,19 @@ def test_a_csv_upload_needs_the_letters_office_and_the_columns(minxin, team):
         imports.import_csv(actor=team["clerk"], platform=minxin, file=CSV.encode())
     with pytest.raises(WorkflowError, match="缺少必需的列"):
         imports.import_csv(actor=team["triage"], platform=minxin, file=b"id,title\n1,x\n")
+
+
+def test_a_platform_key_is_issued_by_command():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from servicehall.letters import platforms
+
+    out = StringIO()
+    call_command("issue_platform_key", "open311-demo", "--name", "演示客户端", stdout=out)
+    key = out.getvalue().rsplit(": ", 1)[1].strip()
+    platform = platforms.verify_key(key)
+    assert platform.code == "open311-demo" and platform.name == "演示客户端"
+    call_command("issue_platform_key", "open311-demo", "--deactivate", stdout=StringIO())
+    assert platforms.verify_key(key) is None

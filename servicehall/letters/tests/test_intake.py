@@ -242,3 +242,13 @@ def test_uploads_are_read_from_the_start(citizen, team):
     upload.seek(5)
     mail = letter(citizen, attachments=[upload])
     assert mail.attachments.get().size == 28
+
+
+def test_a_form_without_its_token_is_refused_not_matched(citizen, team):
+    from servicehall.letters.models import OutsidePlatform
+    from servicehall.letters.tests.test_imports import outside  # a letter with no token
+
+    outside(OutsidePlatform.objects.create(code="minxin", name="民心网"))
+    for key in (None, "", "not-a-uuid"):
+        with pytest.raises(WorkflowError, match="提交标识"):
+            receive(citizen, submission_key=key)
