@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from servicehall.core import audit, workdays
 
@@ -100,10 +101,14 @@ def sweep(day: date) -> SweepReport:
     _confirm_provisional(report)
     # Only letters that can show a warning by `day`: due within a few calendar days (a
     # working day before the due date is never more than two weeks before it).
+    escalated = LetterWarning.objects.filter(
+        letter=OuterRef("pk"), level=WarningLevel.RED, round=OuterRef("round")
+    )
     running = (
         Letter.objects.filter(
             status__in=flows.CLOCK_RUNNING, due_date__lte=day + timedelta(days=15)
         )
+        .exclude(Exists(escalated))  # long overdue: nothing more to raise this round
         .select_related("department", "handler")
         .order_by("due_date", "id")
     )

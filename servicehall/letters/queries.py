@@ -8,10 +8,13 @@ leaves the books, and figures are computed from these rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from servicehall.accounts import rules as account_rules
 
@@ -138,3 +141,60 @@ def writer_history(letter: Letter) -> QuerySet:
 def sent_replies(letter: Letter) -> QuerySet:
     """The replies the writer has received, one per round."""
     return LetterReply.objects.filter(letter=letter, status=ReplyStatus.SENT).order_by("round")
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyFigures:
+    """Letters received in a period, by what became of them (first round).
+
+    `counted` excludes withdrawn letters and merged duplicates (their writers were answered
+    through the letter they were merged into, or asked for nothing more); they stay in
+    `received` so that every letter is accounted for:
+    received == counted + withdrawn + merged, counted == replied + open.
+    """
+
+    received: int
+    withdrawn: int
+    merged: int
+    counted: int
+    replied: int
+    replied_on_time: int
+    open: int
+    open_overdue: int
+
+    @property
+    def reply_rate(self) -> float | None:
+        return self.replied / self.counted if self.counted else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.replied_on_time / self.counted if self.counted else None
+
+
+def reply_figures(letters: QuerySet, *, today: date) -> ReplyFigures:
+    """Figures over `letters` (e.g. visible_letters(user) or Letter.objects.filter(received_at
+    within a month)), computed from the rows: a letter counts as replied once its first
+    round's reply was sent, on time when sent on or before that round's due date (local day)."""
+    first_reply = LetterReply.objects.filter(
+        letter=OuterRef("pk"), round=1, status=ReplyStatus.SENT
+    )
+    on_time = first_reply.annotate(
+        sent_on=TruncDate("sent_at", tzinfo=timezone.get_current_timezone())
+    ).filter(sent_on__lte=F("due_date"))
+    rows = letters.annotate(has_reply=Exists(first_reply), reply_on_time=Exists(on_time)).aggregate(
+        received=Count("pk"),
+        withdrawn=Count("pk", filter=Q(status=flows.Status.WITHDRAWN)),
+        merged=Count("pk", filter=Q(status=flows.Status.MERGED)),
+        replied=Count("pk", filter=Q(has_reply=True) & ~Q(status__in=flows.FINAL)),
+        replied_on_time=Count("pk", filter=Q(reply_on_time=True) & ~Q(status__in=flows.FINAL)),
+        open=Count("pk", filter=Q(has_reply=False, status__in=flows.CLOCK_RUNNING)),
+        open_overdue=Count(
+            "pk",
+            filter=Q(has_reply=False, status__in=flows.CLOCK_RUNNING, due_date__lt=today),
+        ),
+    )
+    counted = rows["received"] - rows["withdrawn"] - rows["merged"]
+    return ReplyFigures(counted=counted, **rows)
