@@ -15,6 +15,8 @@ api = NinjaAPI(
 )
 api.add_router("/catalog/", catalog_router)
 api.add_router("/registry/", "servicehall.registry.api.router")
+api.add_router("/letters/import/", "servicehall.letters.api_import.router")
+api.add_router("/letters/figures/", "servicehall.letters.api_figures.router")
 
 
 if settings.SERVICEHALL_BENCH_ENDPOINTS:  # benchmark runs only (bench/names.py)

@@ -1,0 +1,5 @@
+"""Placeholder: filled in by the api_figures work (issue 5)."""
+
+from ninja import Router
+
+router = Router(tags=["letters"])
