@@ -147,7 +147,9 @@ class IdentityProof(models.Model):
     guest_name = models.CharField(_("旅客姓名"), max_length=30)
     guest_id_number = models.CharField(_("旅客身份号码"), max_length=18)
     guest_phone = models.CharField(_("旅客手机号码"), max_length=11)
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     code = models.CharField(_("核验码"), max_length=12, unique=True, null=True, blank=True)
     expires_at = models.DateTimeField(_("有效期至"), null=True, blank=True)

@@ -522,3 +522,33 @@ def test_transaction_wrapped_query_sees_own_changes(city):
     with transaction.atomic():
         names.rebuild()
         assert names.query("张伟").total == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_query_survives_its_prepared_statement_being_dropped(city):
+    """A pooler's DISCARD ALL (or a DEALLOCATE) costs one re-prepare, never an error."""
+    populate()
+    names.rebuild()
+    assert names.query("张伟").total == 5
+    with connection.cursor() as cursor:
+        cursor.execute(f"DEALLOCATE {names._STATEMENT.decode()}")
+    assert names.query("张伟").total == 5
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name = %s",
+            [names._STATEMENT.decode()],
+        )
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_query_errors_are_django_database_errors(city, monkeypatch):
+    from django.db import DatabaseError
+
+    monkeypatch.setattr(names, "_STATEMENT", b"servicehall_name_counts_broken")
+    monkeypatch.setattr(names, "_prepared", __import__("weakref").WeakSet())
+    monkeypatch.setattr(names, "_query_sql", lambda placeholder="%s": "SELECT * FROM no_such_table")
+    with pytest.raises(DatabaseError):
+        names.query("张伟")
