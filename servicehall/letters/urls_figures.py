@@ -1,4 +1,11 @@
-"""Placeholder: filled in by the urls_figures work (issue 5)."""
+"""/letters/figures/: the letters' reply figures (public) and the supervisors' overdue list."""
+
+from django.urls import path
+
+from . import views_figures
 
 app_name = "letters_figures"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_figures.figures_page, name="index"),
+    path("supervision/", views_figures.supervision_page, name="supervision"),
+]
