@@ -267,6 +267,8 @@ LETTER_APPROVAL_KINDS = env_list("LETTER_APPROVAL_KINDS", "complaint,report")
 # to police inspection and only its staff can read them.
 LETTER_TRIAGE_DEPARTMENT = os.environ.get("LETTER_TRIAGE_DEPARTMENT", "xinfang")
 LETTER_MISCONDUCT_DEPARTMENT = os.environ.get("LETTER_MISCONDUCT_DEPARTMENT", "ducha")
+# Open311 GeoReport v2 (/open311/): this city's jurisdiction_id, its main website's domain.
+OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID", "shenyang.gov.cn")
 
 # --- notifications (servicehall.notify) -------------------------------------------------
 # Gateways by dotted path: gateways.ConsoleGateway (log; embedded default), FileGateway
