@@ -346,8 +346,10 @@ def request_data(letter: Letter, *, platform: OutsidePlatform | None = None) -> 
     }
 
 
-def _values(raw: str | None) -> list[str]:
-    return list(dict.fromkeys(part.strip() for part in (raw or "").split(",") if part.strip()))
+def _values(params, name: str) -> list[str]:
+    """A comma-delimited argument that may also be given several times (the spec)."""
+    parts = (part.strip() for raw in params.getlist(name) for part in raw.split(","))
+    return list(dict.fromkeys(part for part in parts if part))
 
 
 def parse_datetime(raw: str, name: str, *, end: bool = False) -> datetime:
@@ -394,17 +396,17 @@ def find_requests(params, *, platform: OutsidePlatform | None = None) -> list[di
     if platform is None:  # nobody's own letters: their text is never needed
         letters = letters.defer("body", "rating_comment")
     letters = letters.defer("merged_into__body", "merged_into__rating_comment")
-    ids = _values(params.get("service_request_id"))
+    ids = _values(params, "service_request_id")
     if ids:
         if len(ids) > MAX_RESULTS:
             raise Open311Error(400, f"service_request_id一次最多{MAX_RESULTS}个。")
         letters = letters.filter(number__in=ids)
     else:
-        codes = _values(params.get("service_code"))
+        codes = _values(params, "service_code")
         unknown = [code for code in codes if code not in SERVICES]
         if unknown:
             raise Open311Error(400, f"未知的service_code：{'，'.join(unknown)}。")
-        statuses = _values(params.get("status"))
+        statuses = _values(params, "status")
         if set(statuses) - {"open", "closed"}:
             raise Open311Error(400, "status只能是open、closed，或以逗号分隔二者。")
         start, end = _time_range(params.get("start_date", ""), params.get("end_date", ""))

@@ -68,6 +68,8 @@ def endpoint(*methods: str):
     """Wrap an Open311 view: Chinese answers, format and method checks, jurisdiction_id, and
     every Open311Error turned into the spec's error response."""
 
+    allowed = (*methods, "HEAD") if "GET" in methods else methods
+
     def decorate(view):
         @csrf_exempt
         @functools.wraps(view)
@@ -76,19 +78,23 @@ def endpoint(*methods: str):
                 try:
                     if fmt not in FORMATS:
                         raise Open311Error(400, f"不支持的格式“{fmt}”：请使用.xml或.json。")
-                    if request.method not in methods:
+                    if request.method not in allowed:
                         raise Open311Error(405, f"此资源不支持{request.method}请求。")
                     if request.method == "POST":
                         params = open311.Params(request.POST, request.GET)
                     else:
                         params = open311.Params(request.GET)
                     _check_jurisdiction(params)
-                    return view(request, params, *args, fmt=fmt, **kwargs)
+                    response = view(request, params, *args, fmt=fmt, **kwargs)
                 except Open311Error as error:
                     response = error_response(error, fmt=fmt)
                     if error.status == 405:
-                        response["Allow"] = ", ".join(methods)
-                    return response
+                        response["Allow"] = ", ".join(allowed)
+            # The answer is Chinese whatever was asked (LocaleMiddleware keeps this header).
+            response["Content-Language"] = "zh-hans"
+            if request.method != "POST":  # public reads, no cookies used: any web app may read
+                response["Access-Control-Allow-Origin"] = "*"
+            return response
 
         return wrapper
 
@@ -116,7 +122,7 @@ def service_definition(request, params, *, service_code, fmt):
 
 @endpoint("GET", "POST")
 def requests(request, params, *, fmt):
-    if request.method == "GET":
+    if request.method != "POST":
         platform = _platform(params, required=False)
         found = open311.find_requests(params, platform=platform)
         return render(found, fmt=fmt, root="service_requests")

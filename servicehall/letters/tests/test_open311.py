@@ -316,7 +316,9 @@ def test_bad_urls_methods_and_formats_answer_with_the_spec_errors(client):
     error_pair(client, f"{V2}/nothing/here.json", 404)
     errors = error_pair(client, f"{V2}/services.json", 405, method="post")
     assert errors[0]["code"] == 405
-    assert client.post(f"{V2}/services.json")["Allow"] == "GET"
+    assert client.post(f"{V2}/services.json")["Allow"] == "GET, HEAD"
+    assert client.put(f"{V2}/requests.json")["Allow"] == "GET, POST, HEAD"
+    assert client.head(f"{V2}/services.xml").status_code == 200
 
 
 # --- creating a request -----------------------------------------------------------------------------
@@ -544,8 +546,12 @@ def numbers(document):
     return {request["service_request_id"] for request in document}
 
 
-def test_requests_list_with_the_spec_defaults(client, letters):
-    document = valid(json_of(get(client, f"{V2}/requests.json")), "requests.json")
+def test_requests_list_with_the_spec_defaults(client, letters, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        response = get(client, f"{V2}/requests.json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response["Content-Language"] == "zh-hans"
+    assert response["Access-Control-Allow-Origin"] == "*"  # public reads, for web apps too
+    document = valid(json_of(response), "requests.json")
     expected = {"open", "help", "replied", "withdrawn", "duplicate"}
     assert numbers(document) == {letters[name].number for name in expected}
     by_number = {request["service_request_id"]: request for request in document}
@@ -581,8 +587,9 @@ def test_filters(client, letters):
     n = {name: mail.number for name, mail in letters.items()}
     assert listed("status=open") == {n["open"], n["help"]}
     assert listed("status=closed") == {n["replied"], n["withdrawn"], n["duplicate"]}
-    assert listed("status=open,closed") == listed("")
+    assert listed("status=open,closed") == listed("status=open&status=closed") == listed("")
     assert listed("service_code=help,complaint") == {n["help"], n["replied"]}
+    assert listed("service_code=help&service_code=complaint") == {n["help"], n["replied"]}
     assert listed("service_code=help&status=closed") == set()
     # service_request_id overrides every other argument, even the 90 days.
     ids = f"{n['old']},{n['help']},XF2000010100001"
