@@ -28,9 +28,10 @@ is ours, e.g. shenyang.gov.cn, and a different jurisdiction_id is answered with 
 Privacy: Open311 reads are public (no key). They never show a writer, contact data or the
 letter's own text. Misconduct reports (12389) and letters held by police inspection are not
 listed at all. description is the published (redacted, consented) title of a published
-letter, and status_notes carries its published reply; address and location only for published
-letters. A platform reading with its api_key also sees description, address, location and
-media_url of the letters it filed itself (it sent them).
+letter, and status_notes carries its published reply (the public page's texts). Address and
+location are never public (a letter's place is often the writer's home; publication consents
+to the redacted texts only). A platform reading with its api_key also sees description,
+address, location and media_url of the letters it filed itself (it sent them).
 
 Everything is answered in Chinese (the jurisdiction's language), whatever Accept-Language says.
 """
@@ -324,7 +325,6 @@ def request_data(letter: Letter, *, platform: OutsidePlatform | None = None) -> 
         description, media_url = split_media(letter.body)
     elif published:
         description = letter.public_subject
-    shows_place = own or published
     return {
         "service_request_id": letter.service_request_id,
         "status": "closed" if letter.status in CLOSED else "open",
@@ -337,11 +337,11 @@ def request_data(letter: Letter, *, platform: OutsidePlatform | None = None) -> 
         "requested_datetime": w3c(letter.received_at),
         "updated_datetime": w3c(_updated(letter)),
         "expected_datetime": w3c(_expected(letter)),
-        "address": (letter.address or None) if shows_place else None,
+        "address": (letter.address or None) if own else None,
         "address_id": None,
         "zipcode": None,
-        "lat": float(letter.lat) if shows_place and letter.lat is not None else None,
-        "long": float(letter.long) if shows_place and letter.long is not None else None,
+        "lat": float(letter.lat) if own and letter.lat is not None else None,
+        "long": float(letter.long) if own and letter.long is not None else None,
         "media_url": media_url,
     }
 

@@ -524,7 +524,9 @@ def letters(citizen, team):
             lat="41.82",
             long="123.41",
         ),
-        "complaint": letter(citizen, kind="complaint", subject="窗口排队太久"),
+        "complaint": letter(
+            citizen, kind="complaint", subject="窗口排队太久", address="和平区某小区"
+        ),
         "misconduct": letter(
             None, channel="misconduct", kind="report", anonymous=True, subject_officer="某民警"
         ),
@@ -568,7 +570,7 @@ def test_requests_list_with_the_spec_defaults(client, letters, django_assert_max
 def test_nothing_personal_and_no_misconduct_report_ever_appears(client, letters, citizen):
     public = get(client, f"{V2}/requests.json").content.decode()
     secrets = ["13800009999", "13700007777", "王五", citizen.name, "户口迁移咨询", "皇姑区"]
-    secrets += ["请问大学毕业后", "某民警", "问题已解决", "经核查"]
+    secrets += ["请问大学毕业后", "某民警", "问题已解决", "经核查", "某小区"]
     for secret in secrets:
         assert secret not in public
     for name in ("misconduct", "to_inspection"):
@@ -628,6 +630,7 @@ def test_published_letters_show_their_public_texts(client, letters, team):
     (request,) = valid(json_of(get(client, url)), "requests.json")
     assert request["description"] == "关于窗口排队时间的投诉"
     assert request["status_notes"].endswith("公开答复：已增开窗口并推行预约办理。")
+    assert request["address"] is None  # publication is of the redacted texts only
     xml_response = same_in_xml(client, url, "service_requests", [request])
     assert b"\x0b" not in xml_response.content  # a character XML cannot carry is dropped
 
