@@ -30,7 +30,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
 
@@ -247,7 +247,7 @@ _MANY = {
     openapi_extra={"requestBody": _ONE},
 )
 def import_letter(request):
-    return _import(request.auth, _body(request))
+    return Status(*_import(request.auth, _body(request)))
 
 
 @router.post(
@@ -285,4 +285,4 @@ def import_batch(request):
                 "errors": answer.get("errors", {}),
             }
         )
-    return 200, {**counts, "results": results}
+    return Status(200, {**counts, "results": results})
