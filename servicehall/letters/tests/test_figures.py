@@ -469,6 +469,22 @@ def test_the_public_page_and_api_reveal_no_personal_data(client, books, citizen)
             assert secret not in text
 
 
+def test_the_page_costs_a_few_queries_whatever_the_number_of_letters(
+    client, books, django_assert_max_num_queries
+):
+    # Two aggregate queries per grouping and one for the departments' names.
+    with at(NOON_TODAY), django_assert_max_num_queries(12):
+        assert client.get(PAGE).status_code == 200
+
+
+def test_the_page_without_letters(client, db):
+    response = client.get(PAGE, {"year": "2020"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "该期间没有来信。" in html  # no department has letters
+    assert "2020年1月" in html and "0 件" in html
+
+
 def test_bad_page_parameters_are_explained(client):
     response = client.get(PAGE, {"from": "2026-02-30"})
     assert response.status_code == 400
