@@ -91,3 +91,27 @@ def test_the_figures_page_on_a_phone(phone, screenshot, letters):
     phone.locator("#heading-month").scroll_into_view_if_needed()
     phone.evaluate("document.getElementById('heading-month').scrollIntoView()")
     screenshot(phone, "month", full_page=False)
+
+
+def test_a_supervisor_follows_up_overdue_letters_on_a_phone(phone, screenshot, letters):
+    from servicehall.accounts.tests.factories import totp_token
+
+    supervisor = staff("xinfang", "supervisor", password="Correct-horse-2026")
+    phone.goto(phone.base_url + "/accounts/login/?next=/letters/figures/supervision/")
+    phone.get_by_label("账号").fill(supervisor.staff_profile.police_number)
+    phone.get_by_label("密码").fill("Correct-horse-2026")
+    phone.get_by_role("button", name="登录").last.click()
+    phone.get_by_label("动态口令").fill(totp_token(supervisor))
+    phone.get_by_role("button").filter(has_text="验证").first.click()
+    phone.wait_for_url("**/letters/figures/supervision/")
+
+    assert phone.get_by_role("heading", level=1).inner_text() == "督办：超期未复来信"
+    by_department = phone.get_by_role("table", name="2026年收到的来信，按承办部门统计")
+    assert "督察" in by_department.inner_text()  # counted, though not listed below
+    overdue = phone.get_by_role("table", name="超期未复来信，按答复期限排序")
+    link = overdue.get_by_role("link", name=letters[6].number)
+    assert link.get_attribute("href") == f"/staff/letters/{letters[6].number}/"
+    assert "另有 1 件超期来信不在您的查看范围内" in phone.locator("main").inner_text()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.locator("#overdue-heading").scroll_into_view_if_needed()
+    screenshot(phone, "overdue", full_page=False)
