@@ -347,8 +347,8 @@ def follow_up(request):
         return render(request, template, {"form": form}, status=400)
     code = form.cleaned_data["code"]
     if queries.letter_for_code(code) is None:
-        error = _("查询码不正确，请核对后重新输入。")
-        return _form_error(request, template, {"form": form}, error, status=404)
+        form.add_error("code", _("查询码不正确，请核对后重新输入。"))
+        return render(request, template, {"form": form}, status=404)
     return _hold_code(redirect("letters:follow_up"), code)
 
 

@@ -234,9 +234,7 @@ def test_an_anonymous_report_leaves_no_trace_of_the_reporter(client, team):
 def test_a_signed_in_citizen_may_report_anonymously(signed_in, citizen, team):
     page = signed_in.get(reverse("letters:report"))
     assert page.context["form"]["identity"].value() == "named"
-    data = report_form(
-        identity="anonymous", contact_name=citizen.name, contact_phone="13900001111"
-    )
+    data = report_form(identity="anonymous", contact_name=citizen.name, contact_phone="13900001111")
     response = signed_in.post(reverse("letters:report"), data, REMOTE_ADDR=CLIENT_IP)
     assert response.status_code == 200 and response.context["code"]
     mail = Letter.objects.get()
@@ -424,7 +422,12 @@ def test_the_writer_reads_the_reply_rates_once_reopens_once(signed_in, citizen, 
     mail = answer(make_letter(citizen, publish_consent=True), team, body="可凭报到证迁回原籍。")
     detail = reverse("letters:mine_detail", args=[mail.number])
     page = signed_in.get(detail)
-    for text in ("来信已收到", "已交承办部门办理", "已答复，请查看答复内容", "可凭报到证迁回原籍。"):
+    for text in (
+        "来信已收到",
+        "已交承办部门办理",
+        "已答复，请查看答复内容",
+        "可凭报到证迁回原籍。",
+    ):
         assertContains(page, text)
     assertNotContains(page, team["clerk"].name)
     rate = reverse("letters:mine_act", args=[mail.number, "rate"])
@@ -458,7 +461,9 @@ def test_the_writer_withdraws_and_withdraws_consent(signed_in, citizen, team):
     assertContains(response, "来信已撤回")
     mail.refresh_from_db()
     assert mail.status == "withdrawn" and not mail.publish_consent
-    assert signed_in.post(reverse("letters:mine_act", args=[mail.number, "nope"])).status_code == 404
+    assert (
+        signed_in.post(reverse("letters:mine_act", args=[mail.number, "nope"])).status_code == 404
+    )
 
 
 # --- answered letters (public) -------------------------------------------------------------------
