@@ -136,6 +136,8 @@ def test_a_citizen_writes_to_the_director_and_rates_the_reply(phone, screenshot,
 
 def test_an_anonymous_reporter_follows_up_with_only_the_code(phone, screenshot):
     department("ducha")
+    # This reporter reads in the elderly-friendly large type throughout.
+    phone.context.add_cookies([{"name": "large_type", "value": "1", "url": phone.base_url}])
     phone.goto(phone.base_url + "/letters/report/")
     assert phone.get_by_role("radio", name="匿名举报", exact=False).is_checked()
     assert not phone.get_by_label("姓名", exact=True).is_visible()  # no contact asked
@@ -163,6 +165,7 @@ def test_an_anonymous_reporter_follows_up_with_only_the_code(phone, screenshot):
 
     # Another day, another browser: only the code.
     phone.context.clear_cookies()
+    phone.context.add_cookies([{"name": "large_type", "value": "1", "url": phone.base_url}])
     phone.goto(phone.base_url + "/letters/")
     phone.get_by_role("link", name="凭查询码查询").click()
     phone.get_by_label("查询码").fill("AAAA-BBBB-CCCC-DDDD")
