@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from servicehall.core import audit, masking, workdays
-from servicehall.core.permissions import staff_required
+from servicehall.core.permissions import forbidden, staff_required
 
 from . import flows, imports, intake, queries, workflow
 from . import forms_staff as fs
@@ -36,7 +36,7 @@ from . import rules as letter_rules
 from .api_import import row_field_errors
 from .deadlines import level_on
 from .flows import Action, ReplyStatus, Status
-from .models import Letter, LetterAttachment, LetterReply, WarningLevel
+from .models import Letter, LetterAttachment, LetterReply
 
 PAGE_SIZE = 25
 # Audit purposes are stored as written, whatever the interface language.
@@ -289,7 +289,6 @@ def _render_letter(request, letter, *, status=200, bound=None, error="", reveal_
     offered = {row[0] for row in actions}
     context = {
         "letter": letter,
-        "level_label": WarningLevel(letter.warning).label if letter.warning else "",
         "needs_approval": workflow.needs_approval(letter),
         "actions": actions,
         "error": error,
@@ -500,12 +499,7 @@ def _error_rows(upload, errors):
 @require_http_methods(["GET", "POST"])
 def import_letters(request):
     if not intake.may_import(request.user):
-        return render(
-            request,
-            "accounts/forbidden.html",
-            {"message": _("只有信访部门的受理人员可以导入外部平台来信。")},
-            status=403,
-        )
+        return forbidden(request, _("只有信访部门的受理人员可以导入外部平台来信。"))
     form = fs.ImportForm(request.POST or None, request.FILES or None)
     context = {"form": form}
     if request.method == "GET":
