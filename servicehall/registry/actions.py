@@ -95,12 +95,13 @@ def _free_id_number(region: str, birth_date: dt.date, gender: str, taken: set[st
     """The lowest sequence code (顺序码) of the right parity — odd for men, even for women —
     that no card, live or not, has used for this region and date: numbers are never reused."""
     prefix = f"{region}{birth_date:%Y%m%d}"
-    used = taken | {
-        number[14:17]
-        for number in Person.objects.filter(id_number__startswith=prefix).values_list(
-            "id_number", flat=True
-        )
-    }
+    # A range, which the plain id_number index serves (a LIKE prefix would need a
+    # pattern-ops index): every number with this prefix lies between prefix+"000" and
+    # prefix+"999X", since digits sort before letters in C and the usual locales.
+    same_day = Person.objects.filter(
+        id_number__gte=f"{prefix}000", id_number__lte=f"{prefix}999X"
+    ).filter(id_number__startswith=prefix)
+    used = taken | {number[14:17] for number in same_day.values_list("id_number", flat=True)}
     parity = 1 if gender == Gender.MALE else 0
     for sequence in range(parity, 1000, 2):
         if f"{sequence:03d}" not in used:
