@@ -269,6 +269,8 @@ LETTER_TRIAGE_DEPARTMENT = os.environ.get("LETTER_TRIAGE_DEPARTMENT", "xinfang")
 LETTER_MISCONDUCT_DEPARTMENT = os.environ.get("LETTER_MISCONDUCT_DEPARTMENT", "ducha")
 # Open311 GeoReport v2 (/open311/): this city's jurisdiction_id, its main website's domain.
 OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID", "shenyang.gov.cn")
+# Requests an Open311 client (one API key) may create per period; empty turns the limit off.
+OPEN311_POST_RATE = os.environ.get("OPEN311_POST_RATE", "60/m")
 
 # --- notifications (servicehall.notify) -------------------------------------------------
 # Gateways by dotted path: gateways.ConsoleGateway (log; embedded default), FileGateway

@@ -35,7 +35,7 @@ RATE_GROUP = "letters.open311.post"
 
 
 def _post_rate(group, request):
-    return getattr(settings, "OPEN311_POST_RATE", "60/m") or None
+    return settings.OPEN311_POST_RATE or None
 
 
 def _per_platform(group, request):
