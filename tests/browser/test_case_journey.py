@@ -2,7 +2,6 @@
 registration; at the bureau a clerk asks for a correction; the citizen answers it; the case is
 accepted, reviewed, approved and completed; the citizen rates the service."""
 
-
 import pytest
 from PIL import Image
 
