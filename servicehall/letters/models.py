@@ -255,6 +255,8 @@ class Letter(KeptModel):
         indexes = [
             models.Index(fields=["department", "status", "due_date"]),
             models.Index(fields=["public", "published_at"]),
+            # Open311 request lists and the figures select a period of receipt.
+            models.Index(fields=["received_at"], name="letters_received_at"),
             # The sweep looks for provisional due dates on every run; there are few.
             models.Index(
                 fields=["due_date"],
