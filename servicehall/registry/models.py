@@ -60,9 +60,19 @@ class Person(models.Model):
     )
     relation = models.CharField(_("与户主关系"), max_length=16, blank=True)
     address = models.CharField(_("住址"), max_length=200)
-    district = models.ForeignKey("accounts.District", on_delete=models.PROTECT, related_name="+")
+    # No index on district or station: nothing selects persons by them (look-ups go by ID
+    # number or name, then check jurisdiction), and each index cost ~10 s of a 10M-row load.
+    # Deleting a district or station (PROTECT) scans instead, which is rare and acceptable.
+    district = models.ForeignKey(
+        "accounts.District", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     station = models.ForeignKey(
-        "accounts.Station", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "accounts.Station",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     phone = models.CharField(_("联系电话"), max_length=11, blank=True)
     status = models.CharField(
