@@ -10,6 +10,8 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from servicehall.cases.attachments import ACCEPT_ATTR, validate_upload
@@ -98,14 +100,16 @@ def _body_field(label, help_text):
     )
 
 
+def _attachments_help() -> str:
+    return gettext(
+        "可上传照片或PDF文件，最多%(n)d个，每个不超过10MB。照片可能带有拍摄时间和地点信息。"
+    ) % {"n": MAX_ATTACHMENTS}
+
+
 def _attachments_field():
-    return AttachmentsField(
-        label=_("附件（可选）"),
-        help_text=_(
-            "可上传照片或PDF文件，最多%(n)d个，每个不超过10MB。照片可能带有拍摄时间和地点信息。"
-        )
-        % {"n": MAX_ATTACHMENTS},
-    )
+    # Lazy: the fields are built when the module loads, the text when a page renders (in
+    # the reader's language).
+    return AttachmentsField(label=_("附件（可选）"), help_text=lazy(_attachments_help, str)())
 
 
 class LetterForm(forms.Form):

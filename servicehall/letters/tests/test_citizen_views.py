@@ -506,3 +506,11 @@ def test_answered_letters_are_searched_and_paginated(client, citizen, team):
     assertContains(first, "page=2")
     second = client.get(reverse("letters:answered"), {"q": "交通", "page": 2})
     assert len(second.context["page"]) == 1
+
+
+def test_the_report_page_speaks_english_when_asked(client, team):
+    # The attachments help text is built per request, not when the module loads.
+    english = client.get(reverse("letters:report"), HTTP_ACCEPT_LANGUAGE="en")
+    assertContains(english, "You can upload photos or PDF files")
+    chinese = client.get(reverse("letters:report"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assertContains(chinese, "可上传照片或PDF文件")
