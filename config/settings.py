@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "servicehall.registry",
     "servicehall.notify",
     "servicehall.letters",
+    "servicehall.bookings",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +272,17 @@ LETTER_MISCONDUCT_DEPARTMENT = os.environ.get("LETTER_MISCONDUCT_DEPARTMENT", "d
 OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID", "shenyang.gov.cn")
 # Requests an Open311 client (one API key) may create per period; empty turns the limit off.
 OPEN311_POST_RATE = os.environ.get("OPEN311_POST_RATE", "60/m")
+
+# Bookings (预约, servicehall.bookings): a slot becomes bookable RELEASE_DAYS_AHEAD days before
+# its day at RELEASE_TIME (local time); N no-shows within WINDOW days restrict booking for
+# RESTRICT days; check-in opens EARLY minutes before a slot and closes LATE minutes after it.
+BOOKING_RELEASE_DAYS_AHEAD = int(os.environ.get("BOOKING_RELEASE_DAYS_AHEAD", "7"))
+BOOKING_RELEASE_TIME = os.environ.get("BOOKING_RELEASE_TIME", "08:00")
+BOOKING_NO_SHOW_LIMIT = int(os.environ.get("BOOKING_NO_SHOW_LIMIT", "3"))
+BOOKING_NO_SHOW_WINDOW_DAYS = int(os.environ.get("BOOKING_NO_SHOW_WINDOW_DAYS", "90"))
+BOOKING_NO_SHOW_RESTRICT_DAYS = int(os.environ.get("BOOKING_NO_SHOW_RESTRICT_DAYS", "30"))
+BOOKING_CHECKIN_EARLY_MINUTES = int(os.environ.get("BOOKING_CHECKIN_EARLY_MINUTES", "60"))
+BOOKING_CHECKIN_LATE_MINUTES = int(os.environ.get("BOOKING_CHECKIN_LATE_MINUTES", "15"))
 
 # --- notifications (servicehall.notify) -------------------------------------------------
 # Gateways by dotted path: gateways.ConsoleGateway (log; embedded default), FileGateway
