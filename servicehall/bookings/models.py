@@ -18,6 +18,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from servicehall.core.masking import mask_id_number
@@ -156,7 +157,7 @@ class Slot(models.Model):
         indexes = [models.Index(fields=["office", "item", "date"])]
 
     def __str__(self):
-        return f"{self.office} {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.office} {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
 
     @property
     def available(self) -> int:
@@ -186,7 +187,8 @@ class Closure(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.office} {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"
+        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
+        return f"{self.office} {start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M}"
 
 
 class DocumentType(models.TextChoices):
