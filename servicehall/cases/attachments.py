@@ -154,6 +154,43 @@ def validate_upload(uploaded_file) -> ValidatedFile:
     )
 
 
+def without_image_metadata(uploaded_file, validated: ValidatedFile):
+    """A JPEG or PNG re-encoded without its metadata (EXIF: camera, time taken, GPS position;
+    PNG text chunks), turned upright first as its EXIF orientation said; returns the new file
+    and its ValidatedFile. For uploads whose sender must not be identifiable (anonymous
+    reports). Other types come back unchanged; an image Pillow cannot decode is refused."""
+    from io import BytesIO
+
+    from django.core.files.base import ContentFile
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    formats = {"image/jpeg": "JPEG", "image/png": "PNG"}
+    if validated.content_type not in formats:
+        return uploaded_file, validated
+    try:
+        uploaded_file.seek(0)
+        with Image.open(uploaded_file) as image:
+            image.load()
+            clean = ImageOps.exif_transpose(image)  # a copy, upright
+        # Pillow writes EXIF or text chunks only when asked to; drop what it read anyway.
+        clean.info = {}
+        if formats[validated.content_type] == "JPEG" and clean.mode not in ("RGB", "L"):
+            clean = clean.convert("RGB")
+        out = BytesIO()
+        options = {"quality": 92} if validated.content_type == "image/jpeg" else {}
+        clean.save(out, formats[validated.content_type], **options)
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise ValidationError(MSG_UNREADABLE, code="unreadable") from exc
+    data = out.getvalue()
+    cleaned = ContentFile(data, name=validated.name)
+    return cleaned, ValidatedFile(
+        name=validated.name,
+        content_type=validated.content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
 class MaterialFileField(forms.FileField):
     """A form field for one material slot; the cleaned upload carries `.validated`."""
 

@@ -45,7 +45,7 @@ from django.utils.translation import gettext as _
 
 from servicehall.accounts import rules as account_rules
 from servicehall.accounts.models import Department
-from servicehall.cases.attachments import validate_upload
+from servicehall.cases.attachments import validate_upload, without_image_metadata
 from servicehall.notify.outbox import normalise_phone
 
 from . import notifications
@@ -175,6 +175,11 @@ def _attach(letter: Letter, attachments, *, uploaded_by) -> None:
         name = validated.name
         if letter.anonymous:
             name = _("附件%(n)d") % {"n": index} + name[name.rfind(".") :]
+            # A photo's EXIF can carry the phone's model, the time and the GPS position.
+            try:
+                upload, validated = without_image_metadata(upload, validated)
+            except ValidationError as exc:
+                raise WorkflowError(" ".join(exc.messages)) from exc
         upload.name = name
         LetterAttachment.objects.create(
             letter=letter,

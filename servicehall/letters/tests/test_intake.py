@@ -252,3 +252,63 @@ def test_a_form_without_its_token_is_refused_not_matched(citizen, team):
     for key in (None, "", "not-a-uuid"):
         with pytest.raises(WorkflowError, match="提交标识"):
             receive(citizen, submission_key=key)
+
+
+def _photo_with_gps(fmt: str = "JPEG") -> SimpleUploadedFile:
+    """A small photo taken 'sideways' whose EXIF names the phone, the time and a position."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (40, 20), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x0110] = "Phone-Of-The-Reporter"  # Model
+    exif[0x0132] = "2026:11:20 08:15:00"  # DateTime
+    exif[0x0112] = 6  # Orientation: rotate 90° to view
+    exif.get_ifd(0x8825)[2] = (41.0, 48.0, 12.0)  # GPSLatitude
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif.tobytes())
+    suffix = ".jpg" if fmt == "JPEG" else ".png"
+    return SimpleUploadedFile("IMG_0001" + suffix, out.getvalue(), f"image/{fmt.lower()}")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_an_anonymous_reports_photos_lose_their_metadata_but_stay_upright(team, fmt):
+    from PIL import Image
+
+    original = _photo_with_gps(fmt)
+    assert b"Phone-Of-The-Reporter" in original.read()
+    original.seek(0)
+    receipt = receive(
+        None,
+        channel="misconduct",
+        kind="report",
+        anonymous=True,
+        subject="举报",
+        body="经过。",
+        attachments=[original],
+    )
+    stored = LetterAttachment.objects.get(letter=receipt.letter)
+    with stored.file.open("rb") as f:
+        data = f.read()
+    assert b"Phone-Of-The-Reporter" not in data and b"2026:11:20" not in data
+    import hashlib
+    import io
+
+    assert stored.size == len(data) and stored.sha256 == hashlib.sha256(data).hexdigest()
+    with Image.open(io.BytesIO(data)) as image:
+        assert not image.getexif()
+        assert image.size == (20, 40)  # turned upright as the EXIF orientation said
+
+
+def test_a_named_letters_photo_is_kept_as_sent(citizen, team):
+    receipt = receive(
+        citizen,
+        channel="mailbox",
+        kind="suggestion",
+        subject="建议",
+        body="内容。",
+        attachments=[_photo_with_gps()],
+    )
+    with LetterAttachment.objects.get(letter=receipt.letter).file.open("rb") as f:
+        assert b"Phone-Of-The-Reporter" in f.read()
