@@ -30,6 +30,10 @@ def crj_staff(*roles, **extra):
 
 @pytest.fixture
 def offices(catalogue):
+    from servicehall.accounts.models import District
+    from servicehall.accounts.organisation import sync_districts
+
+    sync_districts(District)  # seeded by a migration; a transactional test's flush empties it
     call_command("load_offices", verbosity=0)
     return {office.code: office for office in Office.objects.all()}
 
