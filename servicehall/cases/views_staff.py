@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from servicehall.catalog.models import Flow
 from servicehall.core import audit
+from servicehall.core.downloads import audited_attachment
 from servicehall.core.permissions import forbidden, staff_required
 
 from . import flows, forms_staff, queries, workflow
@@ -214,22 +215,9 @@ def attachment(request, pk: int, attachment_pk: int):
     """Streams a material from storage to staff who may handle the case (never MEDIA_URL)."""
     case = _case_or_404(request, pk)
     item = get_object_or_404(Attachment, pk=attachment_pk, case=case)
-    try:
-        handle = item.file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404(_("文件不存在。")) from None
-    audit.record_read(
-        request,
-        case,
-        purpose=ATTACHMENT_READ_PURPOSE,
-        fields=[f"attachment.{item.pk}"],
-        details={"material": item.material, "sha256": item.sha256},
+    return audited_attachment(
+        request, case, item, purpose=ATTACHMENT_READ_PURPOSE, details={"material": item.material}
     )
-    response = FileResponse(
-        handle, as_attachment=True, filename=item.original_name, content_type=item.content_type
-    )
-    add_never_cache_headers(response)
-    return response
 
 
 @staff_required()

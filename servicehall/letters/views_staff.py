@@ -20,7 +20,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from servicehall.core import audit, masking, workdays
+from servicehall.core.downloads import audited_attachment
 from servicehall.core.permissions import forbidden, staff_required
 
 from . import flows, imports, intake, queries, workflow
@@ -366,22 +367,7 @@ def attachment(request, number: str, attachment_pk: int):
     """Streams an attachment from storage to staff who may read the letter (never MEDIA_URL)."""
     letter = _letter_or_404(request, number)
     item = get_object_or_404(LetterAttachment, pk=attachment_pk, letter=letter)
-    try:
-        handle = item.file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404(_("文件不存在。")) from None
-    audit.record_read(
-        request,
-        letter,
-        purpose=ATTACHMENT_READ_PURPOSE,
-        fields=[f"attachment.{item.pk}"],
-        details={"sha256": item.sha256},
-    )
-    response = FileResponse(
-        handle, as_attachment=True, filename=item.original_name, content_type=item.content_type
-    )
-    add_never_cache_headers(response)
-    return response
+    return audited_attachment(request, letter, item, purpose=ATTACHMENT_READ_PURPOSE)
 
 
 @staff_required()
