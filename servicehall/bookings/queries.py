@@ -8,7 +8,10 @@ from datetime import date
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
 from django.utils import timezone
 
+from servicehall.catalog import qr
+
 from . import slots as slot_rules
+from . import workflow
 from .models import Booking, Office, Ticket, TicketStatus
 
 
@@ -26,6 +29,12 @@ def day_availability(office: Office, item, start: date, end: date, now=None) -> 
         .annotate(free=Sum(F("capacity") - F("booked")))
     )
     return {row["date"]: row["free"] for row in rows}
+
+
+def booking_qr(booking: Booking, kind: str = "svg") -> bytes:
+    """The check-in QR code (SVG or PNG) of a booking: its signed payload, scanned at the
+    office (queue.check_in(qr=...))."""
+    return qr.render(workflow.qr_payload(booking), kind)
 
 
 def bookings_of(user):

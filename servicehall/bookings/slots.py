@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import schedules
@@ -128,8 +128,6 @@ def generate_ahead(now: datetime | None = None) -> GenerateReport:
 
 def bookable(queryset=None, now: datetime | None = None):
     """Slots that can be booked now: released, not started, open, with a free place."""
-    from django.db.models import F
-
     now = now or timezone.now()
     queryset = Slot.objects.all() if queryset is None else queryset
     return queryset.filter(

@@ -168,6 +168,9 @@ def _person(
         if slot.office.kind != OfficeKind.VISA:
             raise BookingError(_("单位代为预约仅限外国人签证业务。"), "wrong_office")
         profile = actor.citizen_profile_or_none
+        phone = phone or (profile.mobile if profile else "")
+        if not phone:
+            raise BookingError(_("请填写联系电话。"), "missing_phone")
         return {
             "channel": Channel.ENTERPRISE,
             "enterprise": enterprise,
@@ -175,7 +178,7 @@ def _person(
             "document_number": _normalise_passport(passport_number),
             "nationality": (nationality or "").upper()[:3],
             "person_name": _required_name(person_name),
-            "phone": phone or (profile.mobile if profile else ""),
+            "phone": phone,
             "account": None,
         }
     if rules.is_operator(actor):
@@ -333,7 +336,9 @@ def book(
 
 
 def _book(actor, slot: Slot, person: dict, client_token: str, now, rebooked_from=None) -> Booking:
-    until = restricted_until(person["document_type"], person["document_number"], now.date())
+    until = restricted_until(
+        person["document_type"], person["document_number"], timezone.localdate(now)
+    )
     if until is not None:
         raise BookingError(
             _("您近期多次预约未到，%(until)s前暂停预约。") % {"until": until.isoformat()},
@@ -512,7 +517,9 @@ def record_no_show(*, actor, booking: Booking, now: datetime | None = None) -> B
             action="no_show",
             actor_label="" if actor else "system:release_slots",
         )
-        until = restricted_until(booking.document_type, booking.document_number, now.date())
+        until = restricted_until(
+            booking.document_type, booking.document_number, timezone.localdate(now)
+        )
         if until is not None:
             notify_sms(
                 booking.phone,

@@ -147,3 +147,15 @@ def test_a_counter_is_not_called_for_items_it_does_not_serve(offices, clerk):
         queue.check_in(actor=clerk, office=visa, booking=booking)
         assert queue.call_next(actor=clerk, counter=only_006) is None
         assert queue.call_next(actor=clerk, counter=Counter.objects.get(office=visa, code="V1"))
+
+
+def test_read_side_free_places_and_the_qr_image(city, booked):
+    slot = booked[0].slot
+    with at("08:00"):
+        free = queries.day_availability(city, slot.item, TUESDAY, TUESDAY)
+        assert free[TUESDAY] == sum(
+            s.capacity - s.booked for s in city.slots.filter(item=slot.item, date=TUESDAY)
+        )
+        assert slot.pk not in {s.pk for s in queries.open_slots(city, slot.item, TUESDAY)}
+    assert set(queries.bookings_of(booked[0].account)) == {booked[0]}
+    assert b"<svg" in queries.booking_qr(booked[0])
