@@ -364,6 +364,8 @@ def _book(actor, slot: Slot, person: dict, client_token: str, now, rebooked_from
                     start__gt=now,
                 ).update(booked=F("booked") + 1)
                 if not taken:
+                    if Slot.objects.filter(pk=slot.pk, is_closed=True).exists():
+                        raise BookingError(_("该时段已停止办理，请选择其他时段。"), "closed")
                     raise BookingError(_("该时段已约满，请选择其他时段。"), "full")
                 booking = Booking.objects.create(
                     slot=slot,
