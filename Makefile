@@ -36,10 +36,11 @@ setup: $(VENV)/.installed system-deps messages ## virtualenv, packages, translat
 	@mkdir -p var
 	$(MANAGE) migrate --no-input -v 0
 
-demo-data: setup ## load the catalogue, the working-day calendar, demo accounts, cases, letters and bookings
+demo-data: setup ## load the catalogue, the working-day calendar, demo accounts, a small registry, cases, letters and bookings
 	$(MANAGE) load_calendar
 	$(MANAGE) load_catalog
 	$(MANAGE) demo_accounts
+	$(MANAGE) demo_registry
 	$(MANAGE) demo_cases
 	$(MANAGE) demo_letters
 	$(MANAGE) demo_bookings
