@@ -91,7 +91,7 @@ class OutsideLetterForm(forms.Form):
     )
 
     def clean_kind(self) -> str:
-        kind = imports._kind(self.cleaned_data["kind"])
+        kind = imports.kind_from(self.cleaned_data["kind"])
         if kind not in Kind.values:
             choices = "、".join(f"{value}（{label}）" for value, label in Kind.choices)
             raise forms.ValidationError(_("来信类别应为以下之一：%(kinds)s。") % {"kinds": choices})
@@ -99,7 +99,7 @@ class OutsideLetterForm(forms.Form):
 
     def clean_contact_phone(self) -> str:
         try:
-            return intake._phone(self.cleaned_data["contact_phone"])
+            return intake.contact_phone_from(self.cleaned_data["contact_phone"])
         except WorkflowError as exc:
             raise forms.ValidationError(str(exc)) from exc
 
@@ -121,7 +121,7 @@ def row_field_errors(upload, lines) -> dict[int, list[str]]:
         return {}
     try:
         upload.seek(0)
-        reader = csv.DictReader(io.StringIO(imports._decode(upload), newline=""))
+        reader = csv.DictReader(io.StringIO(imports.decode_upload(upload), newline=""))
         found = {}
         for line, row in enumerate(reader, start=2):
             if line in wanted:

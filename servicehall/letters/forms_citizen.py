@@ -6,8 +6,6 @@ reuse cases.attachments.validate_upload (PDF, JPEG, PNG by their bytes; size lim
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
@@ -16,10 +14,10 @@ from django.utils.translation import gettext_lazy as _
 
 from servicehall.cases.attachments import ACCEPT_ATTR, validate_upload
 from servicehall.cases.forms_citizen import RatingForm
-from servicehall.notify.outbox import normalise_phone
 
 from .flows import Channel, Kind
-from .intake import MAX_ATTACHMENTS, MAX_BODY_CHARS
+from .intake import MAX_ATTACHMENTS, MAX_BODY_CHARS, contact_phone_from
+from .workflow import WorkflowError
 
 # Which kinds of letter each web channel takes, in the order offered.
 CHANNEL_KINDS = {
@@ -34,8 +32,6 @@ CHANNEL_KINDS = {
     Channel.ONLINE110: (Kind.HELP, Kind.CONSULTATION, Kind.REPORT),
     Channel.APPEAL: (Kind.HELP, Kind.COMPLAINT, Kind.SUGGESTION, Kind.CONSULTATION),
 }
-_PHONE_NOISE = re.compile(r"[\s\-()（）]")
-_LANDLINE = re.compile(r"^(?:0\d{9,11}|\d{7,8})$")
 
 
 class MultipleFileInput(forms.FileInput):
@@ -70,15 +66,10 @@ class AttachmentsField(forms.FileField):
 
 def clean_phone(value: str) -> str:
     """A mobile (normalised) or a landline; "" stays "" (the verb then uses the profile's)."""
-    text = _PHONE_NOISE.sub("", value or "")
-    if not text:
-        return ""
-    mobile = normalise_phone(text)
-    if mobile:
-        return mobile
-    if _LANDLINE.match(text):
-        return text
-    raise ValidationError(_("请填写正确的手机号码或固定电话号码，例如 13812345678。"))
+    try:
+        return contact_phone_from(value)
+    except WorkflowError:
+        raise ValidationError(_("请填写正确的手机号码或固定电话号码，例如 13812345678。")) from None
 
 
 def _subject_field():

@@ -63,7 +63,7 @@ class CsvReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _decode(file) -> str:
+def decode_upload(file) -> str:
     raw = file.read() if hasattr(file, "read") else file
     if isinstance(raw, str):
         return raw
@@ -77,7 +77,7 @@ def _decode(file) -> str:
     raise WorkflowError(_("无法识别文件编码，请保存为UTF-8格式的CSV文件。"))
 
 
-def _kind(value: str) -> str:
+def kind_from(value: str) -> str:
     value = (value or "").strip()
     return _KIND_NAMES.get(value, value.lower())
 
@@ -96,7 +96,7 @@ def import_csv(*, actor, platform: OutsidePlatform, file) -> CsvReport:
     """Import every row of the platform's CSV export (see the module docstring)."""
     if not intake.may_import(actor):
         raise PermissionDenied(_("只有信访部门的受理人员可以导入外部平台来信。"))
-    reader = csv.DictReader(io.StringIO(_decode(file), newline=""))
+    reader = csv.DictReader(io.StringIO(decode_upload(file), newline=""))
     header = {(name or "").strip() for name in reader.fieldnames or ()}
     missing = [name for name in REQUIRED if name not in header]
     if missing:
@@ -114,7 +114,7 @@ def import_csv(*, actor, platform: OutsidePlatform, file) -> CsvReport:
                 platform=platform,
                 actor=actor,
                 outside_id=row["outside_id"],
-                kind=_kind(row["kind"]),
+                kind=kind_from(row["kind"]),
                 subject=row["subject"],
                 body=row["body"],
                 submitted_at=_when(row.get("submitted_at", "")),

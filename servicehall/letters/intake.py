@@ -98,7 +98,9 @@ def _text(value, *, required_message: str | None = None, limit: int, label: str)
     return value
 
 
-def _phone(value: str) -> str:
+def contact_phone_from(value: str) -> str:
+    """A mobile (normalised) or a landline as typed without spaces or brackets; "" for none;
+    WorkflowError otherwise. Shared by the web forms, the import API and the verbs."""
     text = re.sub(r"[\s\-()（）]", "", value or "")
     if not text:
         return ""
@@ -319,7 +321,7 @@ def receive(
     else:
         contact = {
             "contact_name": _text(contact_name, limit=64, label=_("联系人")),
-            "contact_phone": _phone(contact_phone),
+            "contact_phone": contact_phone_from(contact_phone),
             "contact_email": _email(contact_email),
         }
         if writer is not None:
@@ -430,7 +432,7 @@ def import_outside(
         "outside_id": outside_id,
         "outside_submitted_at": submitted_at,
         "contact_name": _text(contact_name, limit=64, label=_("联系人")),
-        "contact_phone": _phone(contact_phone),
+        "contact_phone": contact_phone_from(contact_phone),
         "contact_email": _email(contact_email),
         "address": _text(address, limit=200, label=_("地点")),
     }
