@@ -17,6 +17,7 @@ api.add_router("/catalog/", catalog_router)
 api.add_router("/registry/", "servicehall.registry.api.router")
 api.add_router("/letters/import/", "servicehall.letters.api_import.router")
 api.add_router("/letters/figures/", "servicehall.letters.api_figures.router")
+api.add_router("/bookings/", "servicehall.bookings.api.router")
 
 
 if settings.SERVICEHALL_BENCH_ENDPOINTS:  # benchmark runs only (bench/names.py)

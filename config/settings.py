@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "servicehall.notify",
     "servicehall.letters",
     "servicehall.bookings",
+    "servicehall.escorts",
 ]
 
 MIDDLEWARE = [
