@@ -284,6 +284,11 @@ BOOKING_NO_SHOW_WINDOW_DAYS = int(os.environ.get("BOOKING_NO_SHOW_WINDOW_DAYS", 
 BOOKING_NO_SHOW_RESTRICT_DAYS = int(os.environ.get("BOOKING_NO_SHOW_RESTRICT_DAYS", "30"))
 BOOKING_CHECKIN_EARLY_MINUTES = int(os.environ.get("BOOKING_CHECKIN_EARLY_MINUTES", "60"))
 BOOKING_CHECKIN_LATE_MINUTES = int(os.environ.get("BOOKING_CHECKIN_LATE_MINUTES", "15"))
+# Cash escorts (护送, servicehall.escorts): request at least LEAD hours ahead; the duty station
+# answers within RESPONSE hours (then the sweep escalates); the largest amount one request takes.
+ESCORT_MIN_LEAD_HOURS = int(os.environ.get("ESCORT_MIN_LEAD_HOURS", "24"))
+ESCORT_RESPONSE_HOURS = float(os.environ.get("ESCORT_RESPONSE_HOURS", "2"))
+ESCORT_MAX_AMOUNT_YUAN = int(os.environ.get("ESCORT_MAX_AMOUNT_YUAN", "100000000"))
 
 # --- notifications (servicehall.notify) -------------------------------------------------
 # Gateways by dotted path: gateways.ConsoleGateway (log; embedded default), FileGateway
