@@ -284,6 +284,15 @@ BOOKING_NO_SHOW_WINDOW_DAYS = int(os.environ.get("BOOKING_NO_SHOW_WINDOW_DAYS", 
 BOOKING_NO_SHOW_RESTRICT_DAYS = int(os.environ.get("BOOKING_NO_SHOW_RESTRICT_DAYS", "30"))
 BOOKING_CHECKIN_EARLY_MINUTES = int(os.environ.get("BOOKING_CHECKIN_EARLY_MINUTES", "60"))
 BOOKING_CHECKIN_LATE_MINUTES = int(os.environ.get("BOOKING_CHECKIN_LATE_MINUTES", "15"))
+# Rush protection (bookings/rush.py): per client (account, else address) booking POSTs and
+# availability reads ("" turns a limit off); the waiting room opens within RUSH_WINDOW minutes
+# of a release moment once more than RUSH_THRESHOLD booking requests arrive per second (0: never)
+# and then admits RUSH_ADMIT_PER_SECOND clients a second in queue order.
+BOOKING_RATE = os.environ.get("BOOKING_RATE", "10/m")
+BOOKING_READ_RATE = os.environ.get("BOOKING_READ_RATE", "120/m")
+BOOKING_RUSH_THRESHOLD = int(os.environ.get("BOOKING_RUSH_THRESHOLD", "100"))
+BOOKING_RUSH_ADMIT_PER_SECOND = int(os.environ.get("BOOKING_RUSH_ADMIT_PER_SECOND", "50"))
+BOOKING_RUSH_WINDOW_MINUTES = int(os.environ.get("BOOKING_RUSH_WINDOW_MINUTES", "10"))
 # Cash escorts (护送, servicehall.escorts): request at least LEAD hours ahead; the duty station
 # answers within RESPONSE hours (then the sweep escalates); the largest amount one request takes.
 ESCORT_MIN_LEAD_HOURS = int(os.environ.get("ESCORT_MIN_LEAD_HOURS", "24"))

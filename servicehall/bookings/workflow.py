@@ -292,6 +292,7 @@ def _refuse_duplicate() -> BookingError:
 def _same_submit(existing: Booking, actor) -> Booking:
     if existing.booked_by_id != getattr(actor, "pk", None):
         raise BookingError(_("提交标识已被使用，请刷新页面后重新提交。"), "token_reused")
+    existing.repeated = True  # callers tell a repeated submit (HTTP 200) from a new one (201)
     return existing
 
 
