@@ -36,7 +36,7 @@ setup: $(VENV)/.installed system-deps messages ## virtualenv, packages, translat
 	@mkdir -p var
 	$(MANAGE) migrate --no-input -v 0
 
-demo-data: setup ## load the catalogue, the working-day calendar, demo accounts, a small registry, cases, letters and bookings
+demo-data: setup ## load the catalogue, the working-day calendar, demo accounts, a small registry, cases, letters, bookings and escorts
 	$(MANAGE) load_calendar
 	$(MANAGE) load_catalog
 	$(MANAGE) demo_accounts
@@ -44,17 +44,18 @@ demo-data: setup ## load the catalogue, the working-day calendar, demo accounts,
 	$(MANAGE) demo_cases
 	$(MANAGE) demo_letters
 	$(MANAGE) demo_bookings
+	$(MANAGE) demo_escorts
 
 run: demo-data ## set up everything and serve the hall on http://127.0.0.1:8000 (SQLite), with its workers
 	@trap 'kill 0' EXIT; \
 	DEBUG=1 $(MANAGE) run_outbox --interval 2 & \
-	while true; do DEBUG=1 $(MANAGE) sweep_deadlines -v 0; DEBUG=1 $(MANAGE) expire_identity_proofs -v 0; DEBUG=1 $(MANAGE) release_slots -v 0; sleep 600; done & \
+	while true; do DEBUG=1 $(MANAGE) sweep_deadlines -v 0; DEBUG=1 $(MANAGE) expire_identity_proofs -v 0; DEBUG=1 $(MANAGE) release_slots -v 0; DEBUG=1 $(MANAGE) sweep_escorts -v 0; sleep 600; done & \
 	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 worker: setup ## background work only: deliver the outbox and sweep deadlines every 10 minutes
 	@trap 'kill 0' EXIT; \
 	$(MANAGE) run_outbox & \
-	while true; do $(MANAGE) sweep_deadlines; $(MANAGE) expire_identity_proofs; $(MANAGE) release_slots; sleep 600; done
+	while true; do $(MANAGE) sweep_deadlines; $(MANAGE) expire_identity_proofs; $(MANAGE) release_slots; $(MANAGE) sweep_escorts; sleep 600; done
 
 test: $(VENV)/.installed test-system-deps messages ## run the whole suite (PostgreSQL when reachable)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
