@@ -31,7 +31,7 @@ from servicehall.catalog.models import ServiceItem
 from servicehall.core.permissions import forbidden
 
 from . import pages_citizen as pages
-from . import queries, workflow
+from . import queries, rush, workflow
 from .forms_citizen import BookForm, CancelForm, RebookForm, new_token
 from .models import LIVE_STATUSES, Booking, BookingStatus, Office, OfficeKind, Slot
 from .workflow import BookingError
@@ -125,6 +125,7 @@ def office(request, code):
 
 
 @citizen_required
+@rush.limit_reads  # the waiting room at a release moment; per-account read limit (429)
 @require_GET
 def day(request, code, item_code):
     """Step 3: a day of the 7-day strip, and its times with the places left."""
@@ -157,6 +158,7 @@ def _slot(pk) -> Slot:
 
 @never_cache
 @citizen_required
+@rush.limit_booking  # the waiting room at a release moment; per-account POST limit (429)
 @require_http_methods(["GET", "POST"])
 def book(request, slot_pk):
     """Step 4: confirm (GET) and book (POST) — the one view that books online."""
