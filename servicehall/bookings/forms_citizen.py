@@ -75,6 +75,7 @@ def mobile_field(label, help_text="", required=False):
         max_length=20,
         required=required,
         help_text=help_text,
+        error_messages={"required": _("请填写接收短信的手机号码。")},
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
 
