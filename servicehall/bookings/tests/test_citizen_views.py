@@ -395,3 +395,12 @@ def test_rebook_without_a_time_says_so(signed_in, mine):
     assertContains(response, "请选择新的预约时段。", status_code=400)
     mine.refresh_from_db()
     assert mine.status == BookingStatus.BOOKED
+
+
+def test_the_home_page_the_nav_and_a_bookable_items_guide_link_here(signed_in, offices):
+    assertContains(signed_in.get("/"), f'href="{reverse("bookings:index")}"')
+    assertContains(signed_in.get("/"), f'href="{reverse("bookings:mine")}"')
+    guide = signed_in.get(reverse("catalog:item", args=["CRJ-XK-001"]))
+    assertContains(guide, reverse("bookings:index") + "?item=CRJ-XK-001")
+    # An item no counter serves offers no booking.
+    assertNotContains(signed_in.get(reverse("catalog:item", args=["CRJ-XK-004"])), "?item=")
