@@ -115,6 +115,7 @@ class ClosureForm(OfficeForm):
     def __init__(self, *args, office, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["counter"].queryset = office.counters.filter(is_active=True).order_by("code")
+        self.fields["counter"].label_from_instance = lambda counter: counter.name
 
     def clean(self):
         data = super().clean()

@@ -260,7 +260,7 @@ def figures(request):
     ]
     if not offices:
         return forbidden(request, _("只有办证大厅所属部门的监督管理人员可以查看等候情况。"))
-    form = fo.DayForm(request.GET or None)
+    form = fo.DayForm(request.GET or None, initial={"day": timezone.localdate()})
     status = 400 if form.is_bound and not form.is_valid() else 200
     day = form.chosen()
     context = {"form": form, "day": day, "rows": queries.waiting_figures_all(day, offices)}
