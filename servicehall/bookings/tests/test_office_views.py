@@ -442,3 +442,12 @@ def test_figures_equal_the_tickets(client, city, clerk, manager, counter, booked
     # A bureau-level manager sees every exit-entry office, and no other department's.
     assert "沈阳市公安局和平区分局出入境办证大厅" in text(response)
     assert "车辆" not in text(response)
+
+
+def test_the_90th_percentile_is_the_nearest_rank():
+    from servicehall.bookings.queries import nearest_rank
+
+    assert nearest_rank([], 0.9) is None
+    assert nearest_rank([7], 0.9) == 7
+    assert nearest_rank(list(range(1, 11)), 0.9) == 9  # nine of ten waited at most 9
+    assert nearest_rank(list(range(1, 12)), 0.9) == 10  # ceil(9.9) = the 10th of 11
