@@ -75,6 +75,12 @@ def max_amount() -> Decimal:
 def amount_error(amount) -> str | None:
     if amount is None:
         return _("请填写金额。")
+    try:
+        amount = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except ArithmeticError:
+        return _("请填写数字金额，例如 500000 或 500000.00。")
+    if not amount.is_finite():
+        return _("请填写数字金额，例如 500000 或 500000.00。")
     if amount <= 0:
         return _("金额应大于0元。")
     if amount > max_amount():
@@ -291,6 +297,8 @@ def request_escort(
         raise PermissionDenied(_("您不是该单位的授权经办人，不能以单位名义申请护送。"))
     if not actor.is_enterprise_agent:
         enterprise = None
+    if amount is not None and not isinstance(amount, Decimal):
+        amount = Decimal(str(amount)) if amount_error(amount) is None else amount
     errors = request_errors(day=date, start=start_time, end=end_time, amount=amount, now=now)
     if errors:
         field, message = next(iter(errors.items()))
@@ -521,6 +529,7 @@ def complete(
         raise EscortError(_("实际结束时间不能晚于现在。"), "future", "actual_end")
     if (message := amount_error(handed_over_amount)) is not None:
         raise EscortError(message, "bad_amount", "handed_over_amount")
+    handed_over_amount = Decimal(str(handed_over_amount))
     if not confirmed:
         raise EscortError(_("请确认交接金额已由双方当面清点无误。"), "not_confirmed", "confirmed")
     with transaction.atomic():

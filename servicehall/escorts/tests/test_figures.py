@@ -159,6 +159,7 @@ def test_supervisors_see_the_page_and_json_of_their_jurisdiction(client, history
     assert page.status_code == 200
     text = page.content.decode()
     assert "3月" in text and "2/3（66.7%）" in text and "全年合计" in text
+    assert "1,249,999.10" in text and "624,999.55" in text  # grouped: large sums read right
     data = client.get(reverse("escorts:figures_json"), {"year": 2026}).json()
     assert data["year"] == 2026
     march = next(m for m in data["months"] if m["month"] == 3)

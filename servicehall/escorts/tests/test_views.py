@@ -65,7 +65,7 @@ def test_a_citizen_requests_and_sees_it_in_my_escorts(client, posted, citizen, s
     assert response["Location"] == reverse("escorts:mine_detail", args=[escort.number])
     assert escort.contact_phone == "13912345678" and escort.station == station
     page = client.get(reverse("escorts:mine")).content.decode()
-    assert escort.number in page and "待受理" in page
+    assert escort.number in page and "待受理" in page and "500,000.00 元" in page
     detail = client.get(response["Location"]).content.decode()
     assert "提交申请" in detail and "和平测试派出所将于 2026-09-14 11:00 前答复" in detail
 
