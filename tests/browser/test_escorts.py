@@ -131,3 +131,26 @@ def test_the_duty_desk_answers_on_a_phone(phone, screenshot, station):
     assert escort.status == "accepted"
     fits_the_screen(phone)
     screenshot(phone, "3-accepted")
+
+
+def test_a_supervisor_reads_the_monthly_figures_on_a_phone(phone, screenshot):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from servicehall.accounts.demo import STAFF_PASSWORD
+    from servicehall.accounts.models import User
+
+    call_command("demo_accounts", stdout=StringIO())
+    call_command("demo_escorts", stdout=StringIO())
+    supervisor = User.objects.get(username="900032")
+    sign_in(phone, "900032", STAFF_PASSWORD)
+    phone.get_by_label("动态口令").fill(totp_token(supervisor))
+    phone.get_by_role("button", name="验证并登录").click()
+    phone.wait_for_url("**/accounts/staff/")
+    phone.goto(phone.base_url + "/escorts/station/")
+    phone.get_by_role("link", name="护送情况统计").click()
+    table = phone.locator("table.figures").inner_text()
+    assert "全年合计" in table and "月" in table
+    fits_the_screen(phone)  # the wide table scrolls inside its own box
+    screenshot(phone, "1-figures")
