@@ -74,6 +74,10 @@ class Day:
     def bookable(self) -> bool:
         return self.state == OPEN
 
+    @property
+    def is_today(self) -> bool:
+        return self.day == timezone.localdate()
+
 
 def _opens(office: Office, day: date) -> bool:
     try:
