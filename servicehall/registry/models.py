@@ -103,7 +103,8 @@ class Person(models.Model):
 class NameStat(models.Model):
     """Counts for one exact name among registered, living residents (never a person).
 
-    `detail` holds the split the query needs: {district code: {birth decade: [male, female]}}.
+    `detail` holds the split the query needs: [[district code, birth decade, male, female],
+    ...] in district, then decade order (see servicehall.registry.names).
     Kept consistent by servicehall.registry.names when births, moves and deaths are recorded.
     """
 
@@ -115,7 +116,7 @@ class NameStat(models.Model):
     total = models.PositiveIntegerField(default=0)
     male = models.PositiveIntegerField(default=0)
     female = models.PositiveIntegerField(default=0)
-    detail = models.JSONField(default=dict)
+    detail = models.JSONField(default=list)
 
     class Meta:
         verbose_name = _("重名统计")

@@ -552,3 +552,40 @@ def test_query_errors_are_django_database_errors(city, monkeypatch):
     monkeypatch.setattr(names, "_query_sql", lambda placeholder="%s": "SELECT * FROM no_such_table")
     with pytest.raises(DatabaseError):
         names.query("张伟")
+
+
+def test_migration_rewrites_nested_detail_into_ordered_groups(db):
+    """Counts stored before 0005 ({district: {decade: [m, f]}}) read the same after it."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module(
+        "servicehall.registry.migrations.0005_namestat_detail_as_groups"
+    )
+    NameStat.objects.create(
+        name="王芳",
+        pinyin="wang fang",
+        pinyin_tones="wang2 fang1",
+        total=6,
+        male=1,
+        female=5,
+        detail={"210104": {"1990": [0, 2]}, "210102": {"2000": [1, 1], "1980": [0, 2]}},
+    )
+    NameStat.objects.create(name="李娜", pinyin="li na", pinyin_tones="li3 na4", detail={})
+
+    class Editor:  # what the migration uses of a schema editor (SQLite refuses a real one
+        connection = connection  # inside the test's transaction)
+
+        def execute(self, sql):
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    migration.to_groups(apps, Editor())
+    assert NameStat.objects.get(name="王芳").detail == [
+        [210102, 1980, 0, 2],
+        [210102, 2000, 1, 1],
+        [210104, 1990, 0, 2],
+    ]
+    assert NameStat.objects.get(name="李娜").detail == []
