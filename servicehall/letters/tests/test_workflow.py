@@ -342,19 +342,28 @@ def test_misconduct_reports_are_never_published(team):
 
 
 def test_figures_account_for_every_letter(citizen, team):
-    on_time = replied(letter(citizen), team)
-    late = assigned(letter(citizen, at="2026-11-02 09:00 +0800"), team)  # due 5 November
-    workflow.draft_reply(actor=team["clerk"], letter=late, body="迟到的答复")
-    workflow.send_reply(actor=team["clerk"], letter=late)
-    overdue = letter(citizen, at="2026-11-02 09:00 +0800")
-    pending = letter(citizen)
-    withdrawn = workflow.withdraw(actor=citizen, letter=letter(citizen))
-    merged = workflow.merge_duplicate(actor=team["triage"], letter=letter(citizen), into=pending)
-    figures = queries.reply_figures(Letter.objects.all(), today=D("2026-11-27"))
-    assert (figures.received, figures.withdrawn, figures.merged, figures.counted) == (6, 1, 1, 4)
-    assert (figures.replied, figures.replied_on_time) == (2, 1)
-    assert (figures.open, figures.open_overdue) == (2, 1)
-    assert figures.reply_rate == 0.5 and figures.on_time_rate == 0.25
-    assert {on_time.pk, overdue.pk, withdrawn.pk, merged.pk} <= set(
-        Letter.objects.values_list("pk", flat=True)
-    )
+    # Letters without a receipt time arrive 'now': pin now before the figures' day.
+    with time_machine.travel("2026-11-26 10:00 +0800", tick=False):
+        on_time = replied(letter(citizen), team)
+        late = assigned(letter(citizen, at="2026-11-02 09:00 +0800"), team)  # due 5 November
+        workflow.draft_reply(actor=team["clerk"], letter=late, body="迟到的答复")
+        workflow.send_reply(actor=team["clerk"], letter=late)
+        overdue = letter(citizen, at="2026-11-02 09:00 +0800")
+        pending = letter(citizen)
+        withdrawn = workflow.withdraw(actor=citizen, letter=letter(citizen))
+        merged = workflow.merge_duplicate(
+            actor=team["triage"], letter=letter(citizen), into=pending
+        )
+        figures = queries.reply_figures(Letter.objects.all(), today=D("2026-11-27"))
+        assert (figures.received, figures.withdrawn, figures.merged, figures.counted) == (
+            6,
+            1,
+            1,
+            4,
+        )
+        assert (figures.replied, figures.replied_on_time) == (2, 1)
+        assert (figures.open, figures.open_overdue) == (2, 1)
+        assert figures.reply_rate == 0.5 and figures.on_time_rate == 0.25
+        assert {on_time.pk, overdue.pk, withdrawn.pk, merged.pk} <= set(
+            Letter.objects.values_list("pk", flat=True)
+        )
