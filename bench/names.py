@@ -19,37 +19,26 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import psycopg
-
-ROOT = Path(__file__).resolve().parents[1]
-PY = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
-SERVER_PG = "postgres://postgres@127.0.0.1:5432/postgres"
-
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def manage(env: dict, *args: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
-    return time.perf_counter() - started
-
-
-def fresh_database(name: str) -> None:
-    with psycopg.connect(SERVER_PG, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+from harness import (
+    ERRORS,
+    LATENCY,
+    PY,
+    RATE,
+    ROOT,
+    fresh_database,
+    manage,
+    say,
+    start_server,
+    to_ms,
+)
 
 
 def sizes(url: str) -> list[tuple[str, str, str, str]]:
@@ -95,48 +84,6 @@ def samples(url: str, workdir: Path, seed: int) -> tuple[Path, Path]:
     exact.write_text("\n".join(urllib.parse.quote(n) for n in popular + anyname) + "\n")
     homophone.write_text("\n".join(urllib.parse.quote(n) for n in unregistered) + "\n")
     return exact, homophone
-
-
-def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            GUNICORN,
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--access-logfile",
-            "-",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/bench/floor", timeout=2).read()
-            return server
-        except OSError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.3)
-
-
-LATENCY = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$", re.M)
-RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
-ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors: (.*)")
-
-
-def to_ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def wrk(port: int, path: str, names: Path, connections: int, seconds: int) -> dict:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.utils import timezone
@@ -91,14 +92,19 @@ def _citizen_refusal(user) -> HttpResponse | None:
 
 def booking_out(booking: Booking) -> dict:
     slot = booking.slot
+    # The verbs load the slot with its office and item, bookings_of the booking's own: use
+    # whichever is there rather than query again.
+    fields = Booking._meta
+    office = booking.office if fields.get_field("office").is_cached(booking) else slot.office
+    item = booking.item if fields.get_field("item").is_cached(booking) else slot.item
     return BookingOut(
         code=booking.code,
         status=booking.status,
         status_label=str(BookingStatus(booking.status).label),
-        office=booking.office.code,
-        office_name=booking.office.name,
-        item=booking.item.code,
-        item_name=booking.item.name,
+        office=office.code,
+        office_name=office.name,
+        item=item.code,
+        item_name=item.name,
         date=booking.date,
         start=slot.start,
         end=slot.end,
@@ -317,3 +323,14 @@ def cancel(request, code: str):
     except PermissionDenied as error:
         return _error(403, error, "forbidden")
     return _ok(booking_out(booking))
+
+
+# --- benchmark only ----------------------------------------------------------------------------
+
+if settings.SERVICEHALL_BENCH_ENDPOINTS:  # `make bench-booking`: the floor of this stack
+
+    @router.post("/bench-floor", auth=SESSION, include_in_schema=False)
+    def bench_floor(request):
+        """What booking costs without booking: the full middleware chain, the session and
+        CSRF checks of POST /api/bookings/, and a constant JSON answer."""
+        return rush.json_response({"code": "FLOOR", "status": "booked"}, 201)
