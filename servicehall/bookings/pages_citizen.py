@@ -161,11 +161,12 @@ class Time:
 
 
 def times(office: Office, item, day: date, now: datetime | None = None, exclude=None):
-    """The day's times (one per start), each with its free places and the slot to book."""
+    """The day's times (one per start), each with its free places and the slot to book;
+    `exclude` (a slot) leaves out its time, at every counter (rebooking to it is no change)."""
     now = now or timezone.now()
     queryset = office.slots.filter(item=item, date=day).order_by("start", "counter__code")
     if exclude is not None:
-        queryset = queryset.exclude(pk=exclude)
+        queryset = queryset.exclude(start=exclude.start)
     found: dict[datetime, Time] = {}
     best: dict[datetime, int] = {}  # the free places of the slot each time offers
     for slot in queryset:

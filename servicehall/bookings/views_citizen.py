@@ -280,9 +280,7 @@ def rebook(request, code):
         "form": form,
         "strip": strip,
         "chosen": chosen,
-        "times": pages.times(
-            booking.office, booking.item, chosen.day, now, exclude=booking.slot_id
-        ),
+        "times": pages.times(booking.office, booking.item, chosen.day, now, exclude=booking.slot),
     }
     template = "bookings/citizen/rebook.html"
     if not posted:
