@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "servicehall.letters",
     "servicehall.bookings",
     "servicehall.escorts",
+    "servicehall.alarms",
 ]
 
 MIDDLEWARE = [
