@@ -263,7 +263,7 @@ def book(request):
     try:
         data = book_input(request.body)
     except BadInput as bad:
-        return rush.json_response(bad.body(), bad.status)
+        return rush.json_response(bad.body(), bad.http_status)
     slot = Slot.objects.filter(pk=data["slot"], office__is_active=True).first()
     if slot is None:
         return _error(404, _("未找到该预约时段，请重新选择。"), "not_found")
@@ -312,7 +312,7 @@ def cancel(request, code: str):
     try:
         data = cancel_input(request.body)
     except BadInput as bad:
-        return rush.json_response(bad.body(), bad.status)
+        return rush.json_response(bad.body(), bad.http_status)
     booking = queries.bookings_of(request.user).filter(code=code).first()
     if booking is None:
         return _error(404, _("未找到该预约。"), "not_found")

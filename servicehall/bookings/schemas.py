@@ -119,10 +119,10 @@ class BadInput(Exception):
 
     def __init__(self, status: int, detail: str, errors: dict | None = None):
         super().__init__(detail)
-        self.status, self.detail, self.errors = status, detail, errors or {}
+        self.http_status, self.detail, self.errors = status, detail, errors or {}
 
     def body(self) -> dict:
-        code = "bad_json" if self.status == 400 else "invalid"
+        code = "bad_json" if self.http_status == 400 else "invalid"
         return {"detail": self.detail, "code": code, "errors": self.errors}
 
 
