@@ -86,25 +86,26 @@ def test_a_counter_calls_the_next_number_and_the_display_updates_without_reload(
         field = desk.get_by_label("扫描预约二维码，或输入预约码、证件号码")
         assert field.evaluate("el => el === document.activeElement")  # ready for the scanner
         desk.keyboard.type(workflow.qr_payload(first))  # what a USB scanner does
-        desk.keyboard.press("Enter")
-        desk.wait_for_load_state()
-        assert desk.locator("#ticket-number").inner_text().strip() == "001"
+        with desk.expect_navigation():
+            desk.keyboard.press("Enter")
+        expect(desk.locator("#ticket-number")).to_have_text("001")
         assert "赵**" in desk.locator("#checkin-result").inner_text()
         assert "赵静怡" not in desk.locator("main").inner_text()
         screenshot(desk, "2-desk-checked-in")
 
         desk.get_by_label("扫描预约二维码，或输入预约码、证件号码").fill(second.document_number)
         desk.get_by_role("button", name="签到取号").click()
-        desk.wait_for_load_state()
-        assert desk.locator("#ticket-number").inner_text().strip() == "002"
+        expect(desk.locator("#ticket-number")).to_have_text("002")
 
         desk.get_by_role("link", name="签到叫号").click()
         desk.get_by_role("link", name="1号窗口").first.click()
         assert "等候中（2人）" in desk.locator("main").inner_text()
         screenshot(desk, "3-counter-waiting")
-        desk.keyboard.press("Enter")  # 叫下一位 has the focus
-        desk.wait_for_load_state()
-        assert desk.locator("#serving-number").inner_text().strip() == "001"
+        call = desk.get_by_role("button", name="叫下一位")
+        assert call.evaluate("el => el === document.activeElement")  # Enter calls
+        with desk.expect_navigation():
+            desk.keyboard.press("Enter")
+        expect(desk.locator("#serving-number")).to_have_text("001")
         screenshot(desk, "4-counter-serving")
 
         expect(tv.locator("#latest-number")).to_have_text("001")  # polled, not reloaded
