@@ -40,6 +40,7 @@ from . import geo, live
 from . import rules as alarm_rules
 from .conf import setting
 from .models import (
+    HUMAN_KINDS,
     LINE_DESK,
     OPEN_STATUSES,
     TRANSITIONS,
@@ -449,6 +450,13 @@ def merge(*, actor, incident: Incident, into: Incident, note: str = "", now=None
         _require_open(into)
         if incident.status not in (Status.NEW, Status.ANSWERED):
             raise AlarmError(_("已派警的警情不能并入其他警情。"), "dispatched")
+        # Threads before the audit entries (lock order: incident, thread, audit chain).
+        moved = list(
+            SmsThread.objects.select_for_update()
+            .filter(incident=incident)
+            .values_list("pk", flat=True)
+        )
+        SmsThread.objects.filter(pk__in=moved).update(incident=into)
         incident.merged_into = into
         incident.closed_at = max(now, incident.received_at)
         transition(
@@ -459,8 +467,6 @@ def merge(*, actor, incident: Incident, into: Incident, note: str = "", now=None
             at=now,
             details={"into": into.number, "note": note},
         )
-        moved = list(incident.sms_threads.values_list("pk", flat=True))
-        SmsThread.objects.filter(pk__in=moved).update(incident=into)
         record(
             into,
             "merge_in",
@@ -485,6 +491,8 @@ def close(*, actor, incident: Incident, outcome: str, note: str = "", now=None) 
         _require_work(actor, incident)
         if incident.assignments.filter(cleared_at__isnull=True).exists():
             raise AlarmError(_("尚有处警单位未收队，不能结警。"), "units_out")
+        # Threads before the audit entries (lock order: incident, thread, audit chain).
+        threads = list(incident.sms_threads.select_for_update().filter(status=ThreadStatus.OPEN))
         incident.closed_at = max(now, incident.received_at)
         incident.close_outcome = outcome
         transition(
@@ -495,7 +503,7 @@ def close(*, actor, incident: Incident, outcome: str, note: str = "", now=None) 
             at=now,
             details={"outcome": str(outcome), "note": note},
         )
-        for thread in incident.sms_threads.select_for_update().filter(status=ThreadStatus.OPEN):
+        for thread in threads:
             _close_thread(thread, incident, actor=actor, now=now)
         _publish("incident.changed", _payload(incident))
     return incident
@@ -717,8 +725,8 @@ def _stored(gateway: str, message_id: str) -> SmsMessage | None:
     return message
 
 
-def _open_thread(phone: str, received_at, now, label: str) -> SmsThread:
-    """The open thread of `phone`, locked; or a new thread with a new incident."""
+def _open_thread(phone: str, received_at, now) -> tuple[SmsThread, bool]:
+    """The open thread of `phone`, locked; or a new thread with a new incident (True)."""
     thread = (
         SmsThread.objects.select_for_update()
         .select_related("incident")
@@ -726,7 +734,7 @@ def _open_thread(phone: str, received_at, now, label: str) -> SmsThread:
         .first()
     )
     if thread is not None:
-        return thread
+        return thread, False
     incident = Incident.objects.create(
         number=_next_number(now),
         channel=Channel.SMS,
@@ -735,10 +743,9 @@ def _open_thread(phone: str, received_at, now, label: str) -> SmsThread:
         received_at=received_at,
         **desk_fields({Desk.POLICE}),
     )
-    record(incident, "create_from_sms", actor=None, actor_label=label, at=now)
-    _publish("incident.created", _payload(incident))
-    # The partial UNIQUE on open threads refuses a twin opened concurrently (IntegrityError).
-    return SmsThread.objects.create(phone=phone, incident=incident, opened_at=now)
+    # The partial UNIQUE on open threads refuses a twin opened concurrently (IntegrityError;
+    # the twin waited on the incident counter, so it holds no lock we could wait for).
+    return SmsThread.objects.create(phone=phone, incident=incident, opened_at=now), True
 
 
 def receive_sms(
@@ -777,7 +784,7 @@ def receive_sms(
 
 
 def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMessage:
-    thread = _open_thread(phone, received_at, now, label)
+    thread, opened = _open_thread(phone, received_at, now)
     # Looked again under the thread lock: a redelivery that waited on it finds the message
     # its twin committed meanwhile.
     stored = _stored(gateway, message_id)
@@ -795,6 +802,15 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
         stored_at=now,
     )
     incident = thread.incident
+    # Acknowledged at once until a call-taker has written: then the conversation is theirs.
+    if not thread.messages.filter(kind__in=HUMAN_KINDS).exists():
+        first = message.sequence == 1
+        body = SMS_TEXTS["ack_first" if first else "ack_more"].format(number=incident.number)
+        _queue_out(thread, MessageKind.AUTO_ACK, body, actor=None, now=now)
+    # The audit entries last: their chain lock is held until commit (core.audit).
+    if opened:
+        record(incident, "create_from_sms", actor=None, actor_label=label, at=now)
+        _publish("incident.created", _payload(incident))
     record(
         incident,
         "sms_in",
@@ -805,11 +821,6 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
         details={"thread": thread.pk, "sequence": message.sequence, "gateway": gateway},
     )
     _publish("sms.received", _sms_payload(message, thread))
-    # Acknowledged at once until a call-taker has written: then the conversation is theirs.
-    if not thread.messages.filter(kind__in=(MessageKind.REPLY, MessageKind.ASK_LOCATION)).exists():
-        first = message.sequence == 1
-        body = SMS_TEXTS["ack_first" if first else "ack_more"].format(number=incident.number)
-        _queue_out(thread, MessageKind.AUTO_ACK, body, actor=None, now=now)
     return message
 
 
