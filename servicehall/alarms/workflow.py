@@ -14,12 +14,7 @@ A unit is never dispatched twice: assign_unit moves it with one guarded UPDATE (
 status = 'dispatched' WHERE id = … AND status = 'available'), and a partial UNIQUE allows
 one open assignment per unit.
 
-12110 SMS: `receive_sms` stores an inbound message, joins it to the open thread of its
-number (or opens a thread and an incident), and queues the automatic acknowledgement in the
-same transaction, which must be its own (atomic(durable=True)): when it returns, the
-message is committed, and only then may a gateway adapter acknowledge it to the gateway. A
-crash before that loses nothing: the gateway redelivers, and the stored gateway message id
-turns the redelivery into a lookup of the stored message (`.repeated` is True).
+The 12110 SMS verbs are in sms.py, built on `transition` and `record` here.
 """
 
 from __future__ import annotations
@@ -28,7 +23,7 @@ import re
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,9 +33,7 @@ from servicehall.notify import outbox
 
 from . import geo, live
 from . import rules as alarm_rules
-from .conf import setting
 from .models import (
-    HUMAN_KINDS,
     LINE_DESK,
     OPEN_STATUSES,
     TRANSITIONS,
@@ -49,14 +42,11 @@ from .models import (
     Channel,
     CloseOutcome,
     Desk,
-    Direction,
     Incident,
     IncidentCounter,
     IncidentEvent,
     IncidentType,
-    MessageKind,
     Priority,
-    SmsMessage,
     SmsThread,
     Status,
     ThreadStatus,
@@ -64,7 +54,6 @@ from .models import (
     UnitStatus,
     desk_fields,
 )
-from .texts import SMS_TEXTS
 
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
 _CALLER_NUMBER = re.compile(r"^\+?\d{3,20}$")
@@ -83,7 +72,7 @@ class AlarmError(ValidationError):
 # --- input -----------------------------------------------------------------------------------
 
 
-def _text(value, *, limit: int, label: str, required: bool = False) -> str:
+def clean_text(value, *, limit: int, label: str, required: bool = False) -> str:
     text = ("" if value is None else str(value)).strip()
     if required and not text:
         raise AlarmError(_("请填写%(label)s。") % {"label": label}, "required")
@@ -102,7 +91,7 @@ def _caller_number(value) -> str:
     return text
 
 
-def _mobile(value) -> str:
+def clean_mobile(value) -> str:
     phone = outbox.normalise_phone(value)
     if phone is None:
         raise AlarmError(_("手机号码格式不正确，无法收发短信。"), "bad_phone")
@@ -134,7 +123,7 @@ def _choice(value, choices, message: str, code: str):
     return choices(value)
 
 
-def _not_future(moment: datetime | None, now: datetime) -> datetime:
+def not_future(moment: datetime | None, now: datetime) -> datetime:
     # A gateway's or exchange's clock may run ahead of ours; the timeline must not.
     return now if moment is None or moment > now else moment
 
@@ -195,7 +184,7 @@ def transition(incident: Incident, to_status: str, *, actor, action: str, at, **
     return record(incident, action, actor=actor, at=at, from_status=from_status, **kwargs)
 
 
-def _payload(incident: Incident) -> dict:
+def incident_payload(incident: Incident) -> dict:
     return {
         "incident": incident.pk,
         "number": incident.number,
@@ -205,7 +194,7 @@ def _payload(incident: Incident) -> dict:
     }
 
 
-def _publish(kind: str, payload: dict) -> None:
+def publish_after_commit(kind: str, payload: dict) -> None:
     # Looked up at call time, so the console (or a test) can replace live.publish.
     transaction.on_commit(lambda: live.publish(kind, payload))
 
@@ -213,11 +202,11 @@ def _publish(kind: str, payload: dict) -> None:
 # --- access and locks ---------------------------------------------------------------------------
 
 
-def _locked(incident: Incident) -> Incident:
+def locked_incident(incident: Incident) -> Incident:
     return Incident.objects.select_for_update().get(pk=incident.pk)
 
 
-def _require_work(actor, incident: Incident) -> None:
+def require_work(actor, incident: Incident) -> None:
     if not alarm_rules.may_work(actor, incident):
         raise PermissionDenied(_("您无权处理此警情（不属于您的警种或辖区）。"))
 
@@ -230,7 +219,7 @@ def _require_open(incident: Incident) -> None:
         )
 
 
-def _next_number(now: datetime) -> str:
+def next_number(now: datetime) -> str:
     day = timezone.localdate(now)
     counter, _created = IncidentCounter.objects.get_or_create(day=day)
     # The UPDATE locks the counter row until commit: numbers never repeat.
@@ -270,9 +259,9 @@ def create_from_call(
         raise PermissionDenied(_("您无权受理该报警电话（不属于您的警种）。"))
     fields = {
         "caller_number": _caller_number(caller_number),
-        "caller_name": _text(caller_name, limit=64, label=_("报警人姓名")),
-        "summary": _text(summary, limit=2000, label=_("警情摘要")),
-        "address": _text(address, limit=200, label=_("事发地点")),
+        "caller_name": clean_text(caller_name, limit=64, label=_("报警人姓名")),
+        "summary": clean_text(summary, limit=2000, label=_("警情摘要")),
+        "address": clean_text(address, limit=200, label=_("事发地点")),
         "incident_type": _choice(incident_type, IncidentType, _("警情类别无效。"), "bad_type")
         or "",
         "priority": _choice(priority, Priority, _("优先级无效。"), "bad_priority")
@@ -280,10 +269,10 @@ def create_from_call(
         "district": district,
     }
     fields["lat"], fields["lon"] = _coordinates(lat, lon)
-    received_at = _not_future(received_at, now)
+    received_at = not_future(received_at, now)
     with transaction.atomic():
         incident = Incident.objects.create(
-            number=_next_number(now),
+            number=next_number(now),
             channel=Channel.CALL,
             line=str(line),
             status=Status.ANSWERED if answered else Status.NEW,
@@ -300,7 +289,7 @@ def create_from_call(
             at=now,
             details={"line": str(line), "answered": answered},
         )
-        _publish("incident.created", _payload(incident))
+        publish_after_commit("incident.created", incident_payload(incident))
     return incident
 
 
@@ -321,7 +310,7 @@ def create_from_letter(*, actor, letter, desks=(Desk.POLICE,), now=None) -> Inci
             return existing
         lat, lon = geo.coordinate_pair(letter.lat, letter.long) or (None, None)
         incident = Incident.objects.create(
-            number=_next_number(now),
+            number=next_number(now),
             channel=Channel.ONLINE110,
             status=Status.ANSWERED,
             letter=letter,
@@ -331,7 +320,7 @@ def create_from_letter(*, actor, letter, desks=(Desk.POLICE,), now=None) -> Inci
             address=letter.address,
             lat=lat,
             lon=lon,
-            received_at=_not_future(letter.received_at, now),
+            received_at=not_future(letter.received_at, now),
             answered_at=now,
             created_by=actor,
             **desk_fields(desks),
@@ -343,7 +332,7 @@ def create_from_letter(*, actor, letter, desks=(Desk.POLICE,), now=None) -> Inci
             at=now,
             details={"letter": letter.number, "desks": sorted(desks)},
         )
-        _publish("incident.created", _payload(incident))
+        publish_after_commit("incident.created", incident_payload(incident))
     return incident
 
 
@@ -351,11 +340,11 @@ def answer(*, actor, incident: Incident, now=None) -> Incident:
     """A call-taker picks up a ringing call (or takes up a new SMS alarm)."""
     now = now or timezone.now()
     with transaction.atomic():
-        incident = _locked(incident)
-        _require_work(actor, incident)
+        incident = locked_incident(incident)
+        require_work(actor, incident)
         incident.answered_at = max(now, incident.received_at)
         transition(incident, Status.ANSWERED, actor=actor, action="answer", at=now)
-        _publish("incident.changed", _payload(incident))
+        publish_after_commit("incident.changed", incident_payload(incident))
     return incident
 
 
@@ -375,8 +364,8 @@ def classify(
     if priority is not None:
         changes["priority"] = _choice(priority, Priority, _("优先级无效。"), "bad_priority")
     with transaction.atomic():
-        incident = _locked(incident)
-        _require_work(actor, incident)
+        incident = locked_incident(incident)
+        require_work(actor, incident)
         _require_open(incident)
         before = {"desks": sorted(incident.desks), "type": incident.incident_type}
         before["priority"] = incident.priority
@@ -394,7 +383,7 @@ def classify(
             "priority": incident.priority,
         }
         record(incident, "classify", actor=actor, at=now, details={"before": before, **after})
-        _publish("incident.changed", _payload(incident))
+        publish_after_commit("incident.changed", incident_payload(incident))
     return incident
 
 
@@ -406,7 +395,7 @@ def set_location(
     now = now or timezone.now()
     changes = {}
     if address is not None:
-        changes["address"] = _text(address, limit=200, label=_("事发地点"))
+        changes["address"] = clean_text(address, limit=200, label=_("事发地点"))
     if lat is not None or lon is not None:
         changes["lat"], changes["lon"] = _coordinates(lat, lon)
     if district is not None:
@@ -414,8 +403,8 @@ def set_location(
     if not changes:
         raise AlarmError(_("请填写事发地点、经纬度或区县。"), "required")
     with transaction.atomic():
-        incident = _locked(incident)
-        _require_work(actor, incident)
+        incident = locked_incident(incident)
+        require_work(actor, incident)
         _require_open(incident)
         for field, value in changes.items():
             setattr(incident, field, value)
@@ -427,7 +416,7 @@ def set_location(
             "district": incident.district_id,
         }
         record(incident, "set_location", actor=actor, at=now, details=details)
-        _publish("incident.changed", _payload(incident))
+        publish_after_commit("incident.changed", incident_payload(incident))
     return incident
 
 
@@ -435,7 +424,7 @@ def merge(*, actor, incident: Incident, into: Incident, note: str = "", now=None
     """`incident` reports the same event as `into` (see queries.duplicate_candidates): it
     ends as merged, its SMS threads continue on `into`. Only before units are sent to it."""
     now = now or timezone.now()
-    note = _text(note, limit=200, label=_("合并说明"))
+    note = clean_text(note, limit=200, label=_("合并说明"))
     if incident.pk == into.pk:
         raise AlarmError(_("不能与自身合并。"), "same")
     with transaction.atomic():
@@ -445,8 +434,8 @@ def merge(*, actor, incident: Incident, into: Incident, note: str = "", now=None
             for row in Incident.objects.select_for_update().filter(pk__in=[first, second])
         }
         incident, into = locked[incident.pk], locked[into.pk]
-        _require_work(actor, incident)
-        _require_work(actor, into)
+        require_work(actor, incident)
+        require_work(actor, into)
         _require_open(into)
         if incident.status not in (Status.NEW, Status.ANSWERED):
             raise AlarmError(_("已派警的警情不能并入其他警情。"), "dispatched")
@@ -474,21 +463,23 @@ def merge(*, actor, incident: Incident, into: Incident, note: str = "", now=None
             at=now,
             details={"from": incident.number, "sms_threads": moved},
         )
-        _publish("incident.changed", _payload(incident))
-        _publish("incident.changed", _payload(into))
+        publish_after_commit("incident.changed", incident_payload(incident))
+        publish_after_commit("incident.changed", incident_payload(into))
     return incident
 
 
 def close(*, actor, incident: Incident, outcome: str, note: str = "", now=None) -> Incident:
     """Close an incident once every unit has cleared; its open SMS conversation ends too."""
+    from . import sms  # sms builds on this module
+
     now = now or timezone.now()
     outcome = _choice(outcome, CloseOutcome, _("请选择处置结果。"), "bad_outcome")
     if not outcome:
         raise AlarmError(_("请选择处置结果。"), "bad_outcome")
-    note = _text(note, limit=500, label=_("结警说明"))
+    note = clean_text(note, limit=500, label=_("结警说明"))
     with transaction.atomic():
-        incident = _locked(incident)
-        _require_work(actor, incident)
+        incident = locked_incident(incident)
+        require_work(actor, incident)
         if incident.assignments.filter(cleared_at__isnull=True).exists():
             raise AlarmError(_("尚有处警单位未收队，不能结警。"), "units_out")
         # Threads before the audit entries (lock order: incident, thread, audit chain).
@@ -504,8 +495,8 @@ def close(*, actor, incident: Incident, outcome: str, note: str = "", now=None) 
             details={"outcome": str(outcome), "note": note},
         )
         for thread in threads:
-            _close_thread(thread, incident, actor=actor, now=now)
-        _publish("incident.changed", _payload(incident))
+            sms.close_open_thread(thread, incident, actor=actor, now=now)
+        publish_after_commit("incident.changed", incident_payload(incident))
     return incident
 
 
@@ -528,7 +519,7 @@ def assign_unit(*, actor, incident: Incident, unit: Unit, now=None) -> Assignmen
     first unit sent stamps dispatched_at."""
     now = now or timezone.now()
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = locked_incident(incident)
         unit = Unit.objects.get(pk=unit.pk)
         if not alarm_rules.may_dispatch(actor, incident, unit):
             raise PermissionDenied(_("您无权向此警情派出该单位（警种或辖区不符）。"))
@@ -575,8 +566,8 @@ def assign_unit(*, actor, incident: Incident, unit: Unit, now=None) -> Assignmen
                 from_status=incident.status,
                 details=details,
             )
-        _publish("unit.changed", _unit_payload(unit, incident))
-        _publish("incident.changed", _payload(incident))
+        publish_after_commit("unit.changed", _unit_payload(unit, incident))
+        publish_after_commit("incident.changed", incident_payload(incident))
     return assignment
 
 
@@ -585,7 +576,7 @@ def _lock_unit(unit: Unit) -> tuple[Unit, Incident | None, Assignment | None]:
     when an assignment started or ended between the look and the locks."""
     for _attempt in range(3):
         seen = Assignment.objects.filter(unit=unit, cleared_at__isnull=True).first()
-        incident = _locked(seen.incident) if seen else None
+        incident = locked_incident(seen.incident) if seen else None
         locked = Unit.objects.select_for_update().get(pk=unit.pk)
         assignment = Assignment.objects.filter(unit=locked, cleared_at__isnull=True).first()
         if (assignment and assignment.incident_id) == (incident and incident.pk):
@@ -658,7 +649,7 @@ def unit_status(*, actor, unit: Unit, status: str, lat=None, lon=None, now=None)
                     from_status=incident.status,
                     details=details,
                 )
-            _publish("incident.changed", _payload(incident))
+            publish_after_commit("incident.changed", incident_payload(incident))
         else:
             last = unit.assignments.order_by("-assigned_at", "-pk").first()
             record(
@@ -670,246 +661,19 @@ def unit_status(*, actor, unit: Unit, status: str, lat=None, lon=None, now=None)
                 from_status=last.incident.status if last else "",
                 details=details,
             )
-        _publish("unit.changed", _unit_payload(unit, incident))
+        publish_after_commit("unit.changed", _unit_payload(unit, incident))
     return unit
-
-
-# --- 12110 SMS -------------------------------------------------------------------------------
-
-
-def _sms_payload(message: SmsMessage, thread: SmsThread) -> dict:
-    return {
-        "message": message.pk,
-        "thread": thread.pk,
-        "incident": thread.incident_id,
-        "sequence": message.sequence,
-        "direction": message.direction,
-        "kind": message.kind,
-    }
-
-
-def _next_sequence(thread: SmsThread) -> int:
-    """The next number in a locked thread."""
-    thread.last_sequence += 1
-    SmsThread.objects.filter(pk=thread.pk).update(last_sequence=thread.last_sequence)
-    return thread.last_sequence
-
-
-def _queue_out(thread: SmsThread, kind: str, text: str, *, actor, now) -> SmsMessage:
-    """An outbound message in a locked thread: numbered, stored, queued in the outbox."""
-    sequence = _next_sequence(thread)
-    queued = outbox.notify_sms(
-        thread.phone,
-        text,
-        dedupe_key=f"alarm-sms:{thread.pk}:{sequence}",
-        about=thread.incident,
-    )
-    message = SmsMessage.objects.create(
-        thread=thread,
-        sequence=sequence,
-        direction=Direction.OUT,
-        kind=kind,
-        text=text,
-        stored_at=now,
-        sent_by=actor if getattr(actor, "is_authenticated", False) else None,
-        outbox=queued,
-    )
-    _publish("sms.sent", _sms_payload(message, thread))
-    return message
-
-
-def _stored(gateway: str, message_id: str) -> SmsMessage | None:
-    message = SmsMessage.objects.filter(gateway=gateway, gateway_message_id=message_id).first()
-    if message is not None:
-        message.repeated = True  # adapters log a redelivery; nothing else differs
-    return message
-
-
-def _open_thread(phone: str, received_at, now) -> tuple[SmsThread, bool]:
-    """The open thread of `phone`, locked; or a new thread with a new incident (True)."""
-    thread = (
-        SmsThread.objects.select_for_update()
-        .select_related("incident")
-        .filter(phone=phone, status=ThreadStatus.OPEN)
-        .first()
-    )
-    if thread is not None:
-        return thread, False
-    incident = Incident.objects.create(
-        number=_next_number(now),
-        channel=Channel.SMS,
-        status=Status.NEW,
-        caller_number=phone,
-        received_at=received_at,
-        **desk_fields({Desk.POLICE}),
-    )
-    # The partial UNIQUE on open threads refuses a twin opened concurrently (IntegrityError;
-    # the twin waited on the incident counter, so it holds no lock we could wait for).
-    return SmsThread.objects.create(phone=phone, incident=incident, opened_at=now), True
-
-
-def receive_sms(
-    *,
-    gateway: str,
-    message_id: str,
-    phone: str,
-    text: str,
-    received_at: datetime | None = None,
-    now: datetime | None = None,
-) -> SmsMessage:
-    """Store an inbound 12110 message once, in its thread, with its acknowledgement queued.
-    Runs in its own transaction (refused inside another one outside tests): when it returns
-    the message is committed, and the adapter may acknowledge it to the gateway."""
-    now = now or timezone.now()
-    gateway = _text(gateway, limit=32, label=_("网关"), required=True)
-    message_id = _text(message_id, limit=128, label=_("网关消息编号"), required=True)
-    phone = _mobile(phone)
-    text = _text(text, limit=setting("ALARM_SMS_MAX_CHARS"), label=_("短信内容"), required=True)
-    received_at = _not_future(received_at, now)
-    label = f"system:sms:{gateway}"[:64]
-    with transaction.atomic(durable=True):
-        # Two tries: a concurrent first message from the same number opens the thread, or
-        # a concurrent redelivery stores the message, between our look and our insert.
-        for attempt in (1, 2):
-            stored = _stored(gateway, message_id)
-            if stored is not None:
-                return stored
-            try:
-                with transaction.atomic():
-                    return _receive(gateway, message_id, phone, text, received_at, now, label)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMessage:
-    thread, opened = _open_thread(phone, received_at, now)
-    # Looked again under the thread lock: a redelivery that waited on it finds the message
-    # its twin committed meanwhile.
-    stored = _stored(gateway, message_id)
-    if stored is not None:
-        return stored
-    message = SmsMessage.objects.create(
-        thread=thread,
-        sequence=_next_sequence(thread),
-        direction=Direction.IN,
-        kind=MessageKind.INBOUND,
-        text=text,
-        gateway=gateway,
-        gateway_message_id=message_id,
-        received_at=received_at,
-        stored_at=now,
-    )
-    incident = thread.incident
-    # Acknowledged at once until a call-taker has written: then the conversation is theirs.
-    if not thread.messages.filter(kind__in=HUMAN_KINDS).exists():
-        first = message.sequence == 1
-        body = SMS_TEXTS["ack_first" if first else "ack_more"].format(number=incident.number)
-        _queue_out(thread, MessageKind.AUTO_ACK, body, actor=None, now=now)
-    # The audit entries last: their chain lock is held until commit (core.audit).
-    if opened:
-        record(incident, "create_from_sms", actor=None, actor_label=label, at=now)
-        _publish("incident.created", _payload(incident))
-    record(
-        incident,
-        "sms_in",
-        actor=None,
-        actor_label=label,
-        at=now,
-        from_status=incident.status,
-        details={"thread": thread.pk, "sequence": message.sequence, "gateway": gateway},
-    )
-    _publish("sms.received", _sms_payload(message, thread))
-    return message
-
-
-def _locked_thread(thread: SmsThread, actor) -> tuple[SmsThread, Incident]:
-    incident = _locked(SmsThread.objects.get(pk=thread.pk).incident)
-    thread = SmsThread.objects.select_for_update().get(pk=thread.pk)
-    if thread.incident_id != incident.pk:  # merged meanwhile: lock the new incident
-        incident = _locked(thread.incident)
-    _require_work(actor, incident)
-    if thread.status != ThreadStatus.OPEN:
-        raise AlarmError(_("该短信对话已结束。"), "thread_closed")
-    thread.incident = incident
-    return thread, incident
-
-
-def _human_message(thread, kind, text, *, actor, now) -> SmsMessage:
-    thread, incident = _locked_thread(thread, actor)
-    if incident.status == Status.NEW:  # the first human reply answers an SMS alarm
-        incident.answered_at = max(now, incident.received_at)
-        transition(incident, Status.ANSWERED, actor=actor, action="answer", at=now)
-    message = _queue_out(thread, kind, text, actor=actor, now=now)
-    record(
-        incident,
-        f"sms_{kind}",
-        actor=actor,
-        at=now,
-        from_status=incident.status,
-        details={"thread": thread.pk, "sequence": message.sequence},
-    )
-    _publish("incident.changed", _payload(incident))
-    return message
-
-
-def reply_sms(*, actor, thread: SmsThread, text: str, now=None) -> SmsMessage:
-    """The call-taker answers the person by SMS from the console."""
-    now = now or timezone.now()
-    text = _text(text, limit=500, label=_("回复内容"), required=True)
-    with transaction.atomic():
-        return _human_message(thread, MessageKind.REPLY, text, actor=actor, now=now)
-
-
-def ask_location(*, actor, thread: SmsThread, now=None) -> SmsMessage:
-    """The templated question for where the person is."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        return _human_message(
-            thread, MessageKind.ASK_LOCATION, SMS_TEXTS["ask_location"], actor=actor, now=now
-        )
-
-
-def _close_thread(thread: SmsThread, incident: Incident, *, actor, now) -> None:
-    _queue_out(thread, MessageKind.CLOSING, SMS_TEXTS["closing"], actor=actor, now=now)
-    thread.status = ThreadStatus.CLOSED
-    thread.closed_at = now
-    thread.save(update_fields=["status", "closed_at"])
-    record(
-        incident,
-        "sms_close_thread",
-        actor=actor,
-        at=now,
-        from_status=incident.status,
-        details={"thread": thread.pk},
-    )
-
-
-def close_thread(*, actor, thread: SmsThread, now=None) -> SmsThread:
-    """End the conversation (the person is told); a later message from the number opens a
-    new thread and a new incident."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        thread, incident = _locked_thread(thread, actor)
-        _close_thread(thread, incident, actor=actor, now=now)
-        _publish("incident.changed", _payload(incident))
-    return thread
 
 
 __all__ = [
     "AlarmError",
     "answer",
-    "ask_location",
     "assign_unit",
     "classify",
     "close",
-    "close_thread",
     "create_from_call",
     "create_from_letter",
     "merge",
-    "receive_sms",
-    "reply_sms",
     "set_location",
     "transition",
     "unit_status",

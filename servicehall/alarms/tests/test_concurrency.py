@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection
 
+from servicehall.alarms import sms as alarm_sms
 from servicehall.alarms import workflow
 from servicehall.alarms.models import Assignment, Incident, SmsMessage, SmsThread, UnitStatus
 from servicehall.notify.models import Message
@@ -58,7 +59,7 @@ def test_eight_dispatchers_sending_one_unit_to_eight_incidents_send_it_once(cent
 
 def test_a_redelivery_racing_the_first_delivery_is_stored_once(districts):
     def deliver(n):
-        return workflow.receive_sms(
+        return alarm_sms.receive_sms(
             gateway="http", message_id="gw-42", phone="13912340001", text="救命", now=at(1)
         )
 
@@ -72,7 +73,7 @@ def test_a_redelivery_racing_the_first_delivery_is_stored_once(districts):
 
 def test_first_messages_from_one_number_racing_open_one_thread_in_order(districts):
     def deliver(n):
-        return workflow.receive_sms(
+        return alarm_sms.receive_sms(
             gateway="http", message_id=f"gw-{n}", phone="13912340001", text=f"第{n}条"
         )
 

@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from servicehall.alarms import sms as alarm_sms
 from servicehall.alarms import workflow
 from servicehall.alarms.models import (
     Incident,
@@ -27,7 +28,7 @@ A, B = "13912340001", "13912340002"
 
 
 def sms(message_id, phone=A, text="有人抢劫，我在中街", seconds=0, gateway="http"):
-    return workflow.receive_sms(
+    return alarm_sms.receive_sms(
         gateway=gateway,
         message_id=message_id,
         phone=phone,
@@ -95,9 +96,9 @@ def test_receive_refuses_to_run_inside_a_callers_transaction(districts):
 def test_order_is_kept_by_sequence_with_replies_interleaved(centre):
     sms("m1", seconds=0)
     thread = SmsThread.objects.get()
-    workflow.ask_location(actor=centre, thread=thread, now=at(40))
+    alarm_sms.ask_location(actor=centre, thread=thread, now=at(40))
     sms("m2", text="沈河区中街路100号", seconds=60)
-    workflow.reply_sms(actor=centre, thread=thread, text="民警已出发，请注意安全。", now=at(90))
+    alarm_sms.reply_sms(actor=centre, thread=thread, text="民警已出发，请注意安全。", now=at(90))
     rows = list(thread.messages.order_by("sequence"))
     assert [m.sequence for m in rows] == [1, 2, 3, 4, 5]
     assert [m.kind for m in rows] == ["inbound", "auto_ack", "ask_location", "inbound", "reply"]
@@ -108,19 +109,19 @@ def test_order_is_kept_by_sequence_with_replies_interleaved(centre):
 
 def test_the_first_human_reply_answers_the_sms_alarm(centre):
     message = sms("m1", seconds=0)
-    workflow.reply_sms(actor=centre, thread=message.thread, text="收到，请说明位置。", now=at(35))
+    alarm_sms.reply_sms(actor=centre, thread=message.thread, text="收到，请说明位置。", now=at(35))
     incident = Incident.objects.get()
     assert incident.status == Status.ANSWERED and incident.answered_at == at(35)
 
 
 def test_closing_the_thread_tells_the_person_and_a_new_message_opens_a_new_alarm(centre):
     message = sms("m1")
-    workflow.close_thread(actor=centre, thread=message.thread, now=at(100))
+    alarm_sms.close_thread(actor=centre, thread=message.thread, now=at(100))
     thread = SmsThread.objects.get(pk=message.thread_id)
     assert thread.status == ThreadStatus.CLOSED and thread.closed_at == at(100)
     assert thread.messages.order_by("-sequence").first().kind == MessageKind.CLOSING
     with pytest.raises(ValidationError, match="对话已结束"):
-        workflow.reply_sms(actor=centre, thread=thread, text="还在吗", now=at(110))
+        alarm_sms.reply_sms(actor=centre, thread=thread, text="还在吗", now=at(110))
     later = sms("m2", text="又有情况", seconds=200)
     assert later.thread_id != thread.pk and Incident.objects.count() == 2
 
@@ -145,7 +146,7 @@ def test_a_merged_sms_alarm_continues_on_the_incident_it_joined(centre):
 def test_a_traffic_dispatcher_cannot_answer_a_police_sms(traffic):
     message = sms("m1")
     with pytest.raises(PermissionDenied):
-        workflow.reply_sms(actor=traffic, thread=message.thread, text="收到", now=at(10))
+        alarm_sms.reply_sms(actor=traffic, thread=message.thread, text="收到", now=at(10))
     assert not SmsMessage.objects.filter(kind="reply").exists()
 
 
@@ -161,7 +162,7 @@ def test_a_traffic_dispatcher_cannot_answer_a_police_sms(traffic):
 def test_wrong_input_is_refused_in_chinese(districts, fields, message):
     values = {"gateway": "http", "message_id": "m1", "phone": A, "text": "救命", **fields}
     with pytest.raises(ValidationError) as refused:
-        workflow.receive_sms(**values)
+        alarm_sms.receive_sms(**values)
     assert message in refused.value.messages[0]
     assert not SmsMessage.objects.exists()
 
@@ -169,4 +170,4 @@ def test_wrong_input_is_refused_in_chinese(districts, fields, message):
 def test_an_empty_reply_is_refused(centre):
     message = sms("m1")
     with pytest.raises(ValidationError, match="请填写回复内容"):
-        workflow.reply_sms(actor=centre, thread=message.thread, text=" ", now=at(10))
+        alarm_sms.reply_sms(actor=centre, thread=message.thread, text=" ", now=at(10))

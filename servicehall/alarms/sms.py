@@ -1,0 +1,278 @@
+"""The 12110 SMS verbs: the only code that changes an SMS thread's status. Incident statuses
+change through workflow.transition; the rules of workflow.py hold here too (keyword-only
+`actor`, one transaction, events and audit entries, the outbox in the same transaction,
+live updates after commit).
+
+`receive_sms` stores an inbound message, joins it to the open thread of its number (or
+opens a thread and an incident), and queues the automatic acknowledgement in the same
+transaction, which must be its own (atomic(durable=True)): when it returns, the message is
+committed, and only then may a gateway adapter acknowledge it to the gateway. A crash before
+that loses nothing: the gateway redelivers, and the stored gateway message id turns the
+redelivery into a lookup of the stored message (`.repeated` is True).
+
+Lock order: incident, thread, then the audit chain (its entries come last).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from servicehall.notify import outbox
+
+from .conf import setting
+from .models import (
+    HUMAN_KINDS,
+    Channel,
+    Desk,
+    Direction,
+    Incident,
+    MessageKind,
+    SmsMessage,
+    SmsThread,
+    Status,
+    ThreadStatus,
+    desk_fields,
+)
+from .texts import SMS_TEXTS
+from .workflow import (
+    AlarmError,
+    clean_mobile,
+    clean_text,
+    incident_payload,
+    locked_incident,
+    next_number,
+    not_future,
+    publish_after_commit,
+    record,
+    require_work,
+    transition,
+)
+
+
+def _sms_payload(message: SmsMessage, thread: SmsThread) -> dict:
+    return {
+        "message": message.pk,
+        "thread": thread.pk,
+        "incident": thread.incident_id,
+        "sequence": message.sequence,
+        "direction": message.direction,
+        "kind": message.kind,
+    }
+
+
+def _next_sequence(thread: SmsThread) -> int:
+    """The next number in a locked thread."""
+    thread.last_sequence += 1
+    SmsThread.objects.filter(pk=thread.pk).update(last_sequence=thread.last_sequence)
+    return thread.last_sequence
+
+
+def _queue_out(thread: SmsThread, kind: str, text: str, *, actor, now) -> SmsMessage:
+    """An outbound message in a locked thread: numbered, stored, queued in the outbox."""
+    sequence = _next_sequence(thread)
+    queued = outbox.notify_sms(
+        thread.phone,
+        text,
+        dedupe_key=f"alarm-sms:{thread.pk}:{sequence}",
+        about=thread.incident,
+    )
+    message = SmsMessage.objects.create(
+        thread=thread,
+        sequence=sequence,
+        direction=Direction.OUT,
+        kind=kind,
+        text=text,
+        stored_at=now,
+        sent_by=actor if getattr(actor, "is_authenticated", False) else None,
+        outbox=queued,
+    )
+    publish_after_commit("sms.sent", _sms_payload(message, thread))
+    return message
+
+
+def _stored(gateway: str, message_id: str) -> SmsMessage | None:
+    message = SmsMessage.objects.filter(gateway=gateway, gateway_message_id=message_id).first()
+    if message is not None:
+        message.repeated = True  # adapters log a redelivery; nothing else differs
+    return message
+
+
+def _open_thread(phone: str, received_at, now) -> tuple[SmsThread, bool]:
+    """The open thread of `phone`, locked; or a new thread with a new incident (True)."""
+    thread = (
+        SmsThread.objects.select_for_update()
+        .select_related("incident")
+        .filter(phone=phone, status=ThreadStatus.OPEN)
+        .first()
+    )
+    if thread is not None:
+        return thread, False
+    incident = Incident.objects.create(
+        number=next_number(now),
+        channel=Channel.SMS,
+        status=Status.NEW,
+        caller_number=phone,
+        received_at=received_at,
+        **desk_fields({Desk.POLICE}),
+    )
+    # The partial UNIQUE on open threads refuses a twin opened concurrently (IntegrityError;
+    # the twin waited on the incident counter, so it holds no lock we could wait for).
+    return SmsThread.objects.create(phone=phone, incident=incident, opened_at=now), True
+
+
+def receive_sms(
+    *,
+    gateway: str,
+    message_id: str,
+    phone: str,
+    text: str,
+    received_at: datetime | None = None,
+    now: datetime | None = None,
+) -> SmsMessage:
+    """Store an inbound 12110 message once, in its thread, with its acknowledgement queued.
+    Runs in its own transaction (refused inside another one outside tests): when it returns
+    the message is committed, and the adapter may acknowledge it to the gateway."""
+    now = now or timezone.now()
+    gateway = clean_text(gateway, limit=32, label=_("网关"), required=True)
+    message_id = clean_text(message_id, limit=128, label=_("网关消息编号"), required=True)
+    phone = clean_mobile(phone)
+    text = clean_text(
+        text, limit=setting("ALARM_SMS_MAX_CHARS"), label=_("短信内容"), required=True
+    )
+    received_at = not_future(received_at, now)
+    label = f"system:sms:{gateway}"[:64]
+    with transaction.atomic(durable=True):
+        # Two tries: a concurrent first message from the same number opens the thread, or
+        # a concurrent redelivery stores the message, between our look and our insert.
+        for attempt in (1, 2):
+            stored = _stored(gateway, message_id)
+            if stored is not None:
+                return stored
+            try:
+                with transaction.atomic():
+                    return _receive(gateway, message_id, phone, text, received_at, now, label)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMessage:
+    thread, opened = _open_thread(phone, received_at, now)
+    # Looked again under the thread lock: a redelivery that waited on it finds the message
+    # its twin committed meanwhile.
+    stored = _stored(gateway, message_id)
+    if stored is not None:
+        return stored
+    message = SmsMessage.objects.create(
+        thread=thread,
+        sequence=_next_sequence(thread),
+        direction=Direction.IN,
+        kind=MessageKind.INBOUND,
+        text=text,
+        gateway=gateway,
+        gateway_message_id=message_id,
+        received_at=received_at,
+        stored_at=now,
+    )
+    incident = thread.incident
+    # Acknowledged at once until a call-taker has written: then the conversation is theirs.
+    if not thread.messages.filter(kind__in=HUMAN_KINDS).exists():
+        first = message.sequence == 1
+        body = SMS_TEXTS["ack_first" if first else "ack_more"].format(number=incident.number)
+        _queue_out(thread, MessageKind.AUTO_ACK, body, actor=None, now=now)
+    # The audit entries last: their chain lock is held until commit (core.audit).
+    if opened:
+        record(incident, "create_from_sms", actor=None, actor_label=label, at=now)
+        publish_after_commit("incident.created", incident_payload(incident))
+    record(
+        incident,
+        "sms_in",
+        actor=None,
+        actor_label=label,
+        at=now,
+        from_status=incident.status,
+        details={"thread": thread.pk, "sequence": message.sequence, "gateway": gateway},
+    )
+    publish_after_commit("sms.received", _sms_payload(message, thread))
+    return message
+
+
+def _locked_thread(thread: SmsThread, actor) -> tuple[SmsThread, Incident]:
+    incident = locked_incident(SmsThread.objects.get(pk=thread.pk).incident)
+    thread = SmsThread.objects.select_for_update().get(pk=thread.pk)
+    if thread.incident_id != incident.pk:  # merged meanwhile: lock the new incident
+        incident = locked_incident(thread.incident)
+    require_work(actor, incident)
+    if thread.status != ThreadStatus.OPEN:
+        raise AlarmError(_("该短信对话已结束。"), "thread_closed")
+    thread.incident = incident
+    return thread, incident
+
+
+def _human_message(thread, kind, text, *, actor, now) -> SmsMessage:
+    thread, incident = _locked_thread(thread, actor)
+    if incident.status == Status.NEW:  # the first human reply answers an SMS alarm
+        incident.answered_at = max(now, incident.received_at)
+        transition(incident, Status.ANSWERED, actor=actor, action="answer", at=now)
+    message = _queue_out(thread, kind, text, actor=actor, now=now)
+    record(
+        incident,
+        f"sms_{kind}",
+        actor=actor,
+        at=now,
+        from_status=incident.status,
+        details={"thread": thread.pk, "sequence": message.sequence},
+    )
+    publish_after_commit("incident.changed", incident_payload(incident))
+    return message
+
+
+def reply_sms(*, actor, thread: SmsThread, text: str, now=None) -> SmsMessage:
+    """The call-taker answers the person by SMS from the console."""
+    now = now or timezone.now()
+    text = clean_text(text, limit=500, label=_("回复内容"), required=True)
+    with transaction.atomic():
+        return _human_message(thread, MessageKind.REPLY, text, actor=actor, now=now)
+
+
+def ask_location(*, actor, thread: SmsThread, now=None) -> SmsMessage:
+    """The templated question for where the person is."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _human_message(
+            thread, MessageKind.ASK_LOCATION, SMS_TEXTS["ask_location"], actor=actor, now=now
+        )
+
+
+def close_open_thread(thread: SmsThread, incident: Incident, *, actor, now) -> None:
+    _queue_out(thread, MessageKind.CLOSING, SMS_TEXTS["closing"], actor=actor, now=now)
+    thread.status = ThreadStatus.CLOSED
+    thread.closed_at = now
+    thread.save(update_fields=["status", "closed_at"])
+    record(
+        incident,
+        "sms_close_thread",
+        actor=actor,
+        at=now,
+        from_status=incident.status,
+        details={"thread": thread.pk},
+    )
+
+
+def close_thread(*, actor, thread: SmsThread, now=None) -> SmsThread:
+    """End the conversation (the person is told); a later message from the number opens a
+    new thread and a new incident."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        thread, incident = _locked_thread(thread, actor)
+        close_open_thread(thread, incident, actor=actor, now=now)
+        publish_after_commit("incident.changed", incident_payload(incident))
+    return thread
+
+
+__all__ = ["ask_location", "close_open_thread", "close_thread", "receive_sms", "reply_sms"]
