@@ -301,6 +301,10 @@ def set_pass(response: HttpResponse, verdict: Verdict) -> HttpResponse:
 
 
 def queued_message(verdict: Verdict) -> str:
+    if verdict.ahead <= 0:
+        return _("当前预约人数较多，您已进入排队，即将轮到您，预计%(seconds)d秒后进入。") % {
+            "seconds": verdict.wait
+        }
     return _(
         "当前预约人数较多，您已进入排队，前面还有约%(ahead)d人，预计%(seconds)d秒后轮到您。"
     ) % {"ahead": verdict.ahead, "seconds": verdict.wait}
