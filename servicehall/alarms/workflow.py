@@ -390,8 +390,8 @@ def classify(
 def set_location(
     *, actor, incident: Incident, address=None, lat=None, lon=None, district=None, now=None
 ) -> Incident:
-    """Where it happened: an address, WGS84 coordinates and/or the district. Coordinates are
-    replaced only when given (both, or both cleared with clear_position=...)."""
+    """Where it happened: an address, WGS84 coordinates (both) and/or the district; what is
+    not given stays."""
     now = now or timezone.now()
     changes = {}
     if address is not None:
