@@ -184,6 +184,12 @@ def test_the_queue_shows_the_stations_requests_due_first(client, citizen, duty, 
     assert citizen.citizen_profile.mobile not in page  # masked
 
 
+def test_the_staff_home_leads_to_the_station_queue(client, duty):
+    login_verified_staff(client, duty)
+    home = client.get(reverse("accounts:staff_home")).content.decode()
+    assert f'href="{reverse("escorts:queue")}"' in home
+
+
 def test_another_stations_staff_get_403(client, citizen, other_duty, station):
     escort = submit(citizen)
     login_verified_staff(client, other_duty)
