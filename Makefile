@@ -36,7 +36,7 @@ setup: $(VENV)/.installed system-deps messages ## virtualenv, packages, translat
 	@mkdir -p var
 	$(MANAGE) migrate --no-input -v 0
 
-demo-data: setup ## load the catalogue, the working-day calendar, demo accounts, a small registry, cases, letters, bookings and escorts
+demo-data: setup ## load the catalogue, the calendar, demo accounts, a small registry, cases, letters, bookings, escorts and incidents
 	$(MANAGE) load_calendar
 	$(MANAGE) load_catalog
 	$(MANAGE) demo_accounts
@@ -45,6 +45,7 @@ demo-data: setup ## load the catalogue, the working-day calendar, demo accounts,
 	$(MANAGE) demo_letters
 	$(MANAGE) demo_bookings
 	$(MANAGE) demo_escorts
+	$(MANAGE) demo_alarms
 
 run: demo-data ## set up everything and serve the hall on http://127.0.0.1:8000 (SQLite), with its workers
 	@trap 'kill 0' EXIT; \
