@@ -80,7 +80,8 @@ MIDDLEWARE = [
 
 # The lean lane (config/wsgi.py): anonymous read-only count APIs skip sessions, users, the
 # second factor and the page middleware. Security headers and the user's language remain.
-LEAN_API_PREFIXES = ["/api/registry/names", "/api/bench/"]
+# Machine callbacks of SMS gateways (/sms/inbound/) have no session or user either.
+LEAN_API_PREFIXES = ["/api/registry/names", "/api/bench/", "/sms/inbound/"]
 LEAN_API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -335,6 +336,25 @@ NOTIFY_SENDING_TIMEOUT_SECONDS = int(os.environ.get("NOTIFY_SENDING_TIMEOUT_SECO
 NOTIFY_BATCH_SIZE = int(os.environ.get("NOTIFY_BATCH_SIZE", "20"))
 NOTIFY_WORKER_INTERVAL_SECONDS = float(os.environ.get("NOTIFY_WORKER_INTERVAL_SECONDS", "5"))
 NOTIFY_RETENTION_DAYS = int(os.environ.get("NOTIFY_RETENTION_DAYS", "180"))
+
+# --- 12110 SMS gateways (servicehall.alarms) --------------------------------------------
+# Inbound over HTTP: POST /sms/inbound/<name>/ signed with the secret of <name>, given as
+# "name=secret,name2=secret2" (empty: no HTTP gateway accepts inbound messages).
+ALARM_SMS_INBOUND_SECRETS = dict(
+    pair.split("=", 1)
+    for pair in os.environ.get("ALARM_SMS_INBOUND_SECRETS", "").split(",")
+    if "=" in pair
+)
+ALARM_SMS_INBOUND_MAX_SKEW_SECONDS = int(
+    os.environ.get("ALARM_SMS_INBOUND_MAX_SKEW_SECONDS", "300")
+)
+# Inbound and outbound over SMPP 3.4 (`manage.py run_smpp_receiver`; outbound with
+# NOTIFY_SMS_GATEWAY=servicehall.alarms.gateways_smpp.SmppGateway).
+ALARM_SMPP_HOST = os.environ.get("ALARM_SMPP_HOST", "127.0.0.1")
+ALARM_SMPP_PORT = int(os.environ.get("ALARM_SMPP_PORT", "2775"))
+ALARM_SMPP_SYSTEM_ID = os.environ.get("ALARM_SMPP_SYSTEM_ID", "")
+ALARM_SMPP_PASSWORD = os.environ.get("ALARM_SMPP_PASSWORD", "")
+ALARM_SMPP_SOURCE_ADDR = os.environ.get("ALARM_SMPP_SOURCE_ADDR", "12110")
 
 # Registry: identity proofs for hotel guests without an ID card (未带身份证住宿).
 # Confirmation by a station clerk: "always", "unmatched" (only when the registry cannot

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("servicehall.accounts.urls")),
     path("services/", include("servicehall.catalog.urls")),
     path("notify/", include("servicehall.notify.urls")),
+    path("sms/inbound/", include("servicehall.alarms.urls_inbound")),
     path("cases/", include("servicehall.cases.urls")),
     path("staff/cases/", include("servicehall.cases.urls_staff")),
     path("registry/", include("servicehall.registry.urls_public")),

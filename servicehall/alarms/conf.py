@@ -27,6 +27,23 @@ DEFAULTS = {
     "ALARM_DAY_SHIFT_HOURS": (8, 20),
     # The longest inbound SMS text kept (concatenated messages arrive joined by the gateway).
     "ALARM_SMS_MAX_CHARS": 1000,
+    # The numbers people text (an inbound message to any other is refused); a gateway may
+    # append an extension, so these are prefixes.
+    "ALARM_SMS_SERVICE_NUMBERS": ("12110",),
+    # HTTP gateways (gateways_http): name -> shared secret of the signed callbacks, and how
+    # far a callback's signed timestamp may be from our clock.
+    "ALARM_SMS_INBOUND_SECRETS": {},
+    "ALARM_SMS_INBOUND_MAX_SKEW_SECONDS": 300,
+    # The SMPP 3.4 gateway (gateways_smpp): the SMSC, our account there, our address.
+    "ALARM_SMPP_HOST": "127.0.0.1",
+    "ALARM_SMPP_PORT": 2775,
+    "ALARM_SMPP_SYSTEM_ID": "",
+    "ALARM_SMPP_PASSWORD": "",
+    "ALARM_SMPP_SOURCE_ADDR": "12110",
+    # Seconds an idle receiver waits before it asks the SMSC whether the link is alive, and
+    # before it reconnects after the link was lost.
+    "ALARM_SMPP_TIMEOUT_SECONDS": 30.0,
+    "ALARM_SMPP_RECONNECT_SECONDS": 5.0,
 }
 
 

@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import smtplib
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -219,6 +220,22 @@ def receipt_signature(secret: str, timestamp: str, body: bytes) -> str:
     signed so a captured receipt cannot be replayed later (see views.sms_receipt)."""
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+def signature_valid(
+    secret: str, timestamp: str, signature: str, body: bytes, *, max_skew: float, now=None
+) -> bool:
+    """Whether `signature` is `receipt_signature(secret, timestamp, body)` (constant-time
+    compare) and the signed Unix `timestamp` lies within `max_skew` seconds of `now`: a
+    captured callback cannot be replayed later. Every signed callback checks with this
+    (delivery receipts here, inbound 12110 messages in alarms.gateways_http)."""
+    if not (secret and timestamp.isascii() and timestamp.isdigit() and signature):
+        return False
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > max_skew:
+        return False
+    expected = receipt_signature(secret, timestamp, body)
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
 def _readable(raw: bytes) -> str:
