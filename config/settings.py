@@ -58,7 +58,13 @@ INSTALLED_APPS = [
     "servicehall.bookings",
     "servicehall.escorts",
     "servicehall.alarms",
+    "channels",
 ]
+# Under runserver (DEBUG, `make run`), daphne's runserver serves pages and the dispatch
+# console's WebSockets from one process; it must come first. Production serves pages on
+# WSGI (gunicorn) and WebSockets on a separate ASGI process (config/asgi.py).
+if env_bool("ASGI_RUNSERVER", DEBUG):
+    INSTALLED_APPS.insert(0, "daphne")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -165,6 +171,15 @@ LOGOUT_REDIRECT_URL = "core:home"
 
 # Citizens keep a two-week session; staff sessions end after idle minutes (middleware).
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(14 * 24 * 3600)))
+# Sessions are read through the cache when it is shared (Redis): a signed-in request then
+# makes no session query; writes go to the database too (cached_db). A local-memory cache is
+# per process: a sign-out or an idle-time refresh in one worker would not reach another
+# worker's copy, so there the database alone holds sessions.
+SESSION_ENGINE = os.environ.get(
+    "SESSION_ENGINE",
+    "django.contrib.sessions.backends."
+    + ("db" if CACHES["default"]["BACKEND"].endswith("LocMemCache") else "cached_db"),
+)
 STAFF_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("STAFF_IDLE_MINUTES", "15")))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -200,12 +215,29 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
+        # The dispatch console adds ws(s):// of its own host on its pages (alarms).
+        "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- real time (the dispatch console) ---------------------------------------------------
+# In memory for the embedded default (one process); CHANNEL_LAYER_URL=redis://host:6379/2
+# selects Redis (channels-redis), which production needs as soon as pages (WSGI) and
+# WebSockets (ASGI) run in separate processes.
+CHANNEL_LAYER_URL = os.environ.get("CHANNEL_LAYER_URL", "")
+if CHANNEL_LAYER_URL.startswith(("redis://", "rediss://", "unix://")):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CHANNEL_LAYER_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- language and time ----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -1,4 +1,4 @@
-"""The one seam for live updates of the dispatch console.
+"""The one seam for live updates of the dispatch console (Django Channels).
 
 Every workflow verb calls `publish(event_kind, payload)` after its transaction commits
 (through `transaction.on_commit`), never before: a console never shows a change that was
@@ -7,19 +7,91 @@ rolled back. `event_kind` is one of
     incident.created  incident.changed  unit.changed  sms.received  sms.sent
 
 and `payload` a small JSON-able dict of ids, statuses and desks (no personal data: the
-console reads the rest with the viewer's own permissions), e.g.
+console reads the rest over HTTP with the viewer's own permissions), e.g.
 {"incident": 12, "number": "JJ2026091400001", "status": "dispatched",
  "desks": ["fire", "police"], "district": 3}.
 
-Nothing listens yet, so this function does nothing. The live console fills it in: it will
-send the payload to the Django Channels groups of the desks and district concerned, and
-that is the only code that will need to change here. A failure to publish must never undo
-the committed change; the console's page reload always shows the stored truth.
+Routing: one channel-layer group per desk and district. A city-level dispatcher's console
+joins `alarms.<desk>` (every event of the desk); a district-level one joins
+`alarms.<desk>.d<district>` and `alarms.<desk>.dnone` (incidents not located yet), which is
+what rules.visible_incidents shows them. An SMS event names its incident only; its desks and
+district are read here. The layer is in-memory in the embedded default (one process serves
+pages and sockets) and Redis in production (settings CHANNEL_LAYERS).
+
+A failure to publish never undoes the committed change (it is logged); a console's reload
+always shows the stored truth.
 """
 
 from __future__ import annotations
 
+import logging
+
+from asgiref.sync import async_to_sync
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "console.event"  # the consumer's handler: ConsoleConsumer.console_event
+KINDS = frozenset(
+    {"incident.created", "incident.changed", "unit.changed", "sms.received", "sms.sent"}
+)
+
+
+def desk_group(desk: str) -> str:
+    return f"alarms.{desk}"
+
+
+def district_group(desk: str, district_id: int | None) -> str:
+    return f"alarms.{desk}.d{'none' if district_id is None else int(district_id)}"
+
+
+def groups_for_user(user) -> list[str]:
+    """The groups a console of `user` listens to: their desks, narrowed to their district
+    (plus incidents not located yet) for district-level staff."""
+    from .rules import desks_of, district_of
+
+    desks = sorted(desks_of(user))
+    own = district_of(user)
+    if own is None:
+        return [desk_group(desk) for desk in desks]
+    return [
+        group for desk in desks for group in (district_group(desk, own), district_group(desk, None))
+    ]
+
+
+def _routing(payload: dict) -> tuple[list[str], int | None]:
+    if "desks" in payload:
+        desks = payload["desks"]
+    elif "desk" in payload:
+        desks = [payload["desk"]]
+    else:  # an SMS event: its incident's desks and district
+        from .models import Incident
+
+        row = Incident.objects.filter(pk=payload.get("incident")).first()
+        if row is None:
+            return [], None
+        return sorted(row.desks), row.district_id
+    return list(desks), payload.get("district")
+
+
+def groups_for_event(payload: dict) -> list[str]:
+    desks, district = _routing(payload)
+    groups = []
+    for desk in desks:
+        groups += [desk_group(desk), district_group(desk, district)]
+    return groups
+
 
 def publish(event_kind: str, payload: dict) -> None:
-    """Announce a committed change to live consoles (a no-op until the console exists)."""
-    return None
+    """Announce a committed change to the live consoles of the desks and district concerned."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        message = {"type": EVENT_TYPE, "kind": event_kind, "payload": payload}
+        send = async_to_sync(layer.group_send)
+        for group in groups_for_event(payload):
+            send(group, message)
+    except Exception:  # noqa: BLE001 - the change is committed; a console reload shows it
+        log.exception("alarms: could not publish %s %s", event_kind, payload)

@@ -1,0 +1,205 @@
+"""The console's WebSocket: who may listen, and which desk's events reach whom (the
+in-memory channel layer, through the full ASGI stack of config/asgi.py with the session
+cookie a browser would send)."""
+
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from config.asgi import application
+from servicehall.accounts.signin import STAFF_SEEN_KEY
+from servicehall.accounts.tests.factories import (
+    CitizenFactory,
+    StaffFactory,
+    department,
+    login_verified_staff,
+)
+from servicehall.alarms import live, sms, workflow
+
+from .conftest import SQUARE, dispatcher_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PATH = "/ws/alarms/console/"
+
+
+@pytest.fixture(autouse=True)
+def departments(catalogue):
+    """A transactional test's flush empties the departments the catalogue loads."""
+
+
+def cookie_of(user=None, *, verified=True, idle=False) -> bytes:
+    client = Client()
+    if user is not None:
+        if verified:
+            login_verified_staff(client, user)
+        else:
+            client.force_login(user)
+        if idle:
+            session = client.session
+            session[STAFF_SEEN_KEY] = time.time() - 3600
+            session.save()
+    key = client.cookies.get(settings.SESSION_COOKIE_NAME)
+    return f"{settings.SESSION_COOKIE_NAME}={key.value if key else ''}".encode()
+
+
+def socket(cookie: bytes, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
+    return WebsocketCommunicator(
+        application, PATH, headers=[(b"cookie", cookie), (b"origin", origin)]
+    )
+
+
+def run(coroutine_function):
+    return async_to_sync(coroutine_function)()
+
+
+async def refused(cookie, **kwargs) -> bool:
+    communicator = socket(cookie, **kwargs)
+    connected, _code = await communicator.connect(timeout=5)
+    await communicator.disconnect()
+    return not connected
+
+
+def test_only_verified_dispatchers_may_listen(districts):
+    centre = dispatcher_of("zhihui")
+    clerk = StaffFactory(roles=["window_clerk"], department=department("zhihui"))
+    no_desk = dispatcher_of("huzheng")
+    cookies = {
+        "anonymous": cookie_of(None),
+        "citizen": cookie_of(CitizenFactory()),
+        "unverified": cookie_of(centre, verified=False),
+        "idle": cookie_of(centre, idle=True),
+        "window clerk": cookie_of(clerk),
+        "dispatcher without a desk": cookie_of(no_desk),
+    }
+    allowed = cookie_of(centre)
+
+    async def scenario():
+        for who, cookie in cookies.items():
+            assert await refused(cookie), who
+        assert await refused(allowed, origin=b"http://evil.example")  # other origins
+        communicator = socket(allowed)
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        hello = await communicator.receive_json_from(timeout=5)
+        assert hello == {"event": "hello", "desks": ["fire", "police", "traffic"]}
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_a_dispatcher_receives_a_new_fire_incident_and_the_traffic_desk_does_not(districts):
+    centre = dispatcher_of("zhihui")
+    fire = dispatcher_of("xiaofang")
+    traffic = dispatcher_of("jiaojing")
+    fire_cookie, traffic_cookie = cookie_of(fire), cookie_of(traffic)
+
+    def create():
+        return workflow.create_from_call(
+            actor=centre, line="119", summary="厨房起火", lat=SQUARE[0], lon=SQUARE[1]
+        )
+
+    async def scenario():
+        fire_socket, traffic_socket = socket(fire_cookie), socket(traffic_cookie)
+        for communicator in (fire_socket, traffic_socket):
+            assert (await communicator.connect(timeout=5))[0]
+            await communicator.receive_json_from(timeout=5)  # hello
+        incident = await database_sync_to_async(create)()
+        event = await fire_socket.receive_json_from(timeout=5)
+        assert event == {
+            "event": "incident.created",
+            "incident": incident.pk,
+            "number": incident.number,
+            "status": "answered",
+            "desks": ["fire"],
+            "district": None,
+        }
+        assert await traffic_socket.receive_nothing(timeout=0.5)
+        await fire_socket.disconnect()
+        await traffic_socket.disconnect()
+
+    run(scenario)
+
+
+def test_district_staff_hear_their_district_and_unlocated_incidents_only(districts):
+    centre = dispatcher_of("zhihui")
+    heping = dispatcher_of("zhihui", district=districts["210102"])
+    cookie = cookie_of(heping)
+
+    def create(district):
+        return workflow.create_from_call(
+            actor=centre, line="110", summary="纠纷", district=district
+        )
+
+    async def scenario():
+        communicator = socket(cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        await communicator.receive_json_from(timeout=5)
+        elsewhere = await database_sync_to_async(create)(districts["210103"])
+        own = await database_sync_to_async(create)(districts["210102"])
+        unlocated = await database_sync_to_async(create)(None)
+        heard = [(await communicator.receive_json_from(timeout=5))["incident"] for _ in range(2)]
+        assert heard == [own.pk, unlocated.pk] and elsewhere.pk not in heard
+        assert await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_an_inbound_sms_reaches_the_police_desk_with_its_thread(districts):
+    centre = dispatcher_of("zhihui")
+    cookie = cookie_of(centre)
+
+    def receive():
+        return sms.receive_sms(
+            gateway="test", message_id="m-1", phone="13800138000", text="有人砸门"
+        )
+
+    async def scenario():
+        communicator = socket(cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        await communicator.receive_json_from(timeout=5)
+        message = await database_sync_to_async(receive)()
+        kinds = {}
+        for _ in range(3):  # created, the acknowledgement sent, the message received
+            event = await communicator.receive_json_from(timeout=5)
+            kinds[event["event"]] = event
+        assert set(kinds) == {"incident.created", "sms.sent", "sms.received"}
+        assert kinds["sms.received"]["thread"] == message.thread_id
+        assert "13800138000" not in str(kinds)  # ids and statuses, no personal data
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_groups_follow_desks_and_districts(districts):
+    heping = dispatcher_of("xiaofang", district=districts["210102"])
+    assert live.groups_for_user(heping) == [
+        f"alarms.fire.d{districts['210102'].pk}",
+        "alarms.fire.dnone",
+    ]
+    assert live.groups_for_user(dispatcher_of("jiaojing")) == ["alarms.traffic"]
+    assert live.groups_for_event({"desks": ["fire", "police"], "district": None}) == [
+        "alarms.fire",
+        "alarms.fire.dnone",
+        "alarms.police",
+        "alarms.police.dnone",
+    ]
+    assert live.groups_for_event({"desk": "traffic", "district": 7}) == [
+        "alarms.traffic",
+        "alarms.traffic.d7",
+    ]
+
+
+def test_a_failing_layer_never_undoes_the_change(monkeypatch, districts, caplog):
+    class Broken:
+        async def group_send(self, group, message):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr("channels.layers.get_channel_layer", lambda *a, **k: Broken())
+    live.publish("incident.changed", {"incident": 1, "desks": ["police"], "district": None})
+    assert "could not publish" in caplog.text
