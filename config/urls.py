@@ -26,6 +26,7 @@ urlpatterns = [
     path("bookings/", include("servicehall.bookings.urls")),
     path("office/", include("servicehall.bookings.urls_office")),
     path("escorts/", include("servicehall.escorts.urls")),
+    path("staff/alarms/", include("servicehall.alarms.urls_console")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
