@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -217,6 +217,30 @@ def slot_with_place(slot: Slot, now: datetime | None = None) -> Slot:
         .first()
     )
     return sibling or slot
+
+
+def slot_to_book(pk: int, now: datetime | None = None) -> Slot | None:
+    """What `slot_with_place` gives for the slot `pk` at an active office (None when there
+    is no such slot), read in one query: the slot and its siblings at the same time, with
+    their office, item and counter."""
+    now = now or timezone.now()
+    same_time = Slot.objects.filter(
+        pk=pk,
+        office_id=OuterRef("office_id"),
+        item_id=OuterRef("item_id"),
+        date=OuterRef("date"),
+        start=OuterRef("start"),
+    )
+    found = list(
+        Slot.objects.filter(Exists(same_time), office__is_active=True).select_related(
+            "office", "item", "counter"
+        )
+    )
+    slot = next((s for s in found if s.pk == pk), None)
+    if slot is None:
+        return None
+    with_place = [s for s in found if _bookable(s, now)]
+    return min(with_place, key=lambda s: (s.booked, s.counter.code), default=slot)
 
 
 # --- the operator's and the liaison's desk: office and item in one choice -------------------

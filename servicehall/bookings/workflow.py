@@ -21,8 +21,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -245,21 +245,29 @@ def restricted_until(document_type: str, document_number: str, today: date) -> d
     """The last day a person may not book because of repeated no-shows, or None:
     BOOKING_NO_SHOW_LIMIT no-shows within BOOKING_NO_SHOW_WINDOW_DAYS restrict booking for
     BOOKING_NO_SHOW_RESTRICT_DAYS days after the latest of them."""
-    limit = settings.BOOKING_NO_SHOW_LIMIT
-    if limit <= 0:
+    if settings.BOOKING_NO_SHOW_LIMIT <= 0:
         return None
-    dates = list(
-        Booking.objects.filter(
-            document_type=document_type,
-            document_number=document_number,
-            status=BookingStatus.NO_SHOW,
-            date__gt=today - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS),
-            date__lte=today,
-        )
-        .order_by("-date")
-        .values_list("date", flat=True)[:limit]
+    dates = Booking.objects.filter(
+        _no_shows_in_window(today),
+        document_type=document_type,
+        document_number=document_number,
+    ).values_list("date", flat=True)
+    return _restricted_until(dates, today)
+
+
+def _no_shows_in_window(today: date) -> Q:
+    return Q(
+        status=BookingStatus.NO_SHOW,
+        date__gt=today - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS),
+        date__lte=today,
     )
-    if len(dates) < limit:
+
+
+def _restricted_until(no_show_dates, today: date) -> date | None:
+    """restricted_until from the dates of the person's no-shows within the window."""
+    limit = settings.BOOKING_NO_SHOW_LIMIT
+    dates = sorted(no_show_dates, reverse=True)[:limit]
+    if limit <= 0 or len(dates) < limit:
         return None
     until = dates[0] + timedelta(days=settings.BOOKING_NO_SHOW_RESTRICT_DAYS)
     return until if until >= today else None
@@ -313,15 +321,21 @@ def book(
     """Book a place in `slot`. A citizen books for themself; an operator (dispatcher,
     window_clerk) for a caller (name, ID or passport number, phone); a liaison for a foreign
     employee of `enterprise` at a visa office (name, passport number). The same
-    `client_token` again returns the booking already made."""
+    `client_token` again returns the booking already made.
+
+    Cheap refusals first: one read gives the slot (with office and item) and whether this
+    client token has booked before; a slot seen full is refused from that row, before the
+    person's bookings are looked at (most requests at a release moment find the slot full).
+    The guarded UPDATE in `_book` stays the guarantee. When this call opens the transaction
+    (the views), the UPDATE and the INSERT run without a savepoint: a conflict on a unique
+    key rolls the whole transaction back and is sorted out after it."""
     if not client_token or len(client_token) > 64:
         raise ValueError("book() needs a client_token of 1 to 64 characters")
     now = now or timezone.now()
-    with transaction.atomic():
-        existing = Booking.objects.filter(client_token=client_token).first()
-        if existing is not None:
-            return _same_submit(existing, actor)
-        slot = Slot.objects.select_related("office", "item").get(pk=slot.pk)
+    for _attempt in range(3):
+        slot = _slot_and_token(slot.pk, client_token)
+        if slot.token_booking is not None:
+            return _same_submit(_by_pk(slot.token_booking), actor)
         person = _person(
             actor,
             slot,
@@ -333,30 +347,103 @@ def book(
             enterprise=enterprise,
         )
         _check_slot(slot, item, now)
-        return _book(actor, slot, person, client_token, now)
+        if slot.booked >= slot.capacity:
+            raise _refuse_full()
+        savepoint = connection.in_atomic_block  # nested in a caller's transaction
+        try:
+            with transaction.atomic():
+                return _book(actor, slot, person, client_token, now, savepoint=savepoint)
+        except IntegrityError:
+            # Rolled back: a concurrent double submit committed first, the person got a
+            # booking that day meanwhile, or (rarely) the random code was taken: tell which.
+            existing = Booking.objects.filter(client_token=client_token).first()
+            if existing is not None:
+                return _same_submit(existing, actor)
+            if _live(person, slot).exists():
+                raise _refuse_duplicate() from None
+    raise BookingError(_("系统繁忙，请稍后重试。"), "busy")  # pragma: no cover - 3 code clashes
 
 
-def _book(actor, slot: Slot, person: dict, client_token: str, now, rebooked_from=None) -> Booking:
-    until = restricted_until(
-        person["document_type"], person["document_number"], timezone.localdate(now)
+def _slot_and_token(slot_pk: int, client_token: str) -> Slot:
+    """The slot with its office and item, and `token_booking`: the pk of the booking this
+    client token made, or None — one statement."""
+    made = Booking.objects.filter(client_token=client_token).values("pk")[:1]
+    return (
+        Slot.objects.select_related("office", "item")
+        .annotate(token_booking=Subquery(made))
+        .get(pk=slot_pk)
     )
-    if until is not None:
-        raise BookingError(
-            _("您近期多次预约未到，%(until)s前暂停预约。") % {"until": until.isoformat()},
-            "restricted",
-        )
-    live = Booking.objects.filter(
+
+
+def _by_pk(pk: int) -> Booking:
+    return Booking.objects.select_related("slot", "office", "item").get(pk=pk)
+
+
+def _refuse_full() -> BookingError:
+    return BookingError(_("该时段已约满，请选择其他时段。"), "full")
+
+
+def _live(person: dict, slot: Slot):
+    return Booking.objects.filter(
         document_type=person["document_type"],
         document_number=person["document_number"],
         item_id=slot.item_id,
         date=slot.date,
         status__in=LIVE_STATUSES,
     )
-    if live.exists():
+
+
+def _check_person(person: dict, slot: Slot, today: date, client_token: str) -> int | None:
+    """Refuse a person restricted for no-shows, then one with a live booking of the item
+    that day — one query over the person's bookings. That live booking may be this very
+    submit's, committed by a concurrent request since the token was looked up: its pk is
+    returned then (the same booking, not a refusal)."""
+    wanted = Q(item_id=slot.item_id, date=slot.date, status__in=LIVE_STATUSES)
+    if settings.BOOKING_NO_SHOW_LIMIT > 0:
+        wanted |= _no_shows_in_window(today)
+    rows = Booking.objects.filter(
+        wanted,
+        document_type=person["document_type"],
+        document_number=person["document_number"],
+    ).values_list("pk", "status", "date", "item_id", "client_token")
+    no_shows, live = [], None
+    for pk, status, day, item_id, token in rows:
+        if status == BookingStatus.NO_SHOW:
+            no_shows.append(day)
+        elif item_id == slot.item_id and day == slot.date and status in LIVE_STATUSES:
+            live = (pk, token)
+    until = _restricted_until(no_shows, today)
+    if until is not None:
+        raise BookingError(
+            _("您近期多次预约未到，%(until)s前暂停预约。") % {"until": until.isoformat()},
+            "restricted",
+        )
+    if live is not None:
+        if live[1] == client_token:
+            return live[0]
         raise _refuse_duplicate()
+    return None
+
+
+def _book(
+    actor,
+    slot: Slot,
+    person: dict,
+    client_token: str,
+    now,
+    rebooked_from=None,
+    *,
+    savepoint: bool = True,
+) -> Booking:
+    """Take a place and record the booking, inside the caller's transaction. With
+    `savepoint`, a unique-key conflict is sorted out here (the caller's other work stands);
+    without, the IntegrityError propagates and the caller's transaction rolls back."""
+    same = _check_person(person, slot, timezone.localdate(now), client_token)
+    if same is not None:
+        return _same_submit(_by_pk(same), actor)
     for _attempt in range(3):
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=savepoint):
                 taken = Slot.objects.filter(
                     pk=slot.pk,
                     booked__lt=F("capacity"),
@@ -367,7 +454,7 @@ def _book(actor, slot: Slot, person: dict, client_token: str, now, rebooked_from
                 if not taken:
                     if Slot.objects.filter(pk=slot.pk, is_closed=True).exists():
                         raise BookingError(_("该时段已停止办理，请选择其他时段。"), "closed")
-                    raise BookingError(_("该时段已约满，请选择其他时段。"), "full")
+                    raise _refuse_full()
                 booking = Booking.objects.create(
                     slot=slot,
                     office_id=slot.office_id,
@@ -381,25 +468,17 @@ def _book(actor, slot: Slot, person: dict, client_token: str, now, rebooked_from
                 )
             break
         except IntegrityError:
+            if not savepoint:
+                raise
             # A concurrent double submit committed first, the person got a booking that
             # day meanwhile, or (rarely) the random code was taken: tell which.
             existing = Booking.objects.filter(client_token=client_token).first()
             if existing is not None:
                 return _same_submit(existing, actor)
-            if live.exists():
+            if _live(person, slot).exists():
                 raise _refuse_duplicate() from None
     else:  # pragma: no cover - three code collisions in a row
         raise BookingError(_("系统繁忙，请稍后重试。"), "busy")
-    record(
-        booking,
-        "book",
-        actor=actor,
-        details={
-            "slot": slot.pk,
-            "channel": booking.channel,
-            "rebooked_from": rebooked_from.pk if rebooked_from else None,
-        },
-    )
     notify_sms(
         booking.phone,
         _(
@@ -414,6 +493,17 @@ def _book(actor, slot: Slot, person: dict, client_token: str, now, rebooked_from
         },
         dedupe_key=f"booking:{booking.pk}:booked",
         about=booking,
+    )
+    # Last: the audit entry takes the chain's lock, held until COMMIT.
+    record(
+        booking,
+        "book",
+        actor=actor,
+        details={
+            "slot": slot.pk,
+            "channel": booking.channel,
+            "rebooked_from": rebooked_from.pk if rebooked_from else None,
+        },
     )
     return booking
 
