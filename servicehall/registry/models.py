@@ -103,8 +103,9 @@ class Person(models.Model):
 class NameStat(models.Model):
     """Counts for one exact name among registered, living residents (never a person).
 
-    `detail` holds the split the query needs: [[district code, birth decade, male, female],
-    ...] in district, then decade order (see servicehall.registry.names).
+    `decades` holds the city-wide split by birth decade ([[decade, male, female], ...]) and
+    `detail` the split by decade and district ([[decade, district code, male, female], ...]),
+    both in key order (see servicehall.registry.names).
     Kept consistent by servicehall.registry.names when births, moves and deaths are recorded.
     """
 
@@ -116,6 +117,7 @@ class NameStat(models.Model):
     total = models.PositiveIntegerField(default=0)
     male = models.PositiveIntegerField(default=0)
     female = models.PositiveIntegerField(default=0)
+    decades = models.JSONField(default=list)
     detail = models.JSONField(default=list)
 
     class Meta:

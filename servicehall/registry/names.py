@@ -12,11 +12,14 @@ Write side:
   servicehall.registry.actions inside its transaction.
 
 Shapes (also documented in NameStat / PinyinStat):
-- NameStat.detail = [[district code, birth decade, male, female], ...] ordered by district
-  code, then decade, e.g. [[210102, 1980, 3, 1], [210102, 1990, 0, 2]]; empty groups are
-  left out. A flat list of number quadruples rather than nested objects: PostgreSQL builds it
-  with one array aggregate over sorted groups (two levels of json_object_agg took ~60 % of
-  the rebuild at 10M residents), and the query reads it with one loop.
+- NameStat.decades = [[birth decade, male, female], ...] city-wide, by decade, e.g.
+  [[1980, 3, 3], [1990, 0, 2]]: what nearly every query shows, ready to use.
+- NameStat.detail = [[birth decade, district code, male, female], ...] ordered by decade,
+  then district, e.g. [[1980, 210102, 3, 1], [1980, 210103, 0, 2], [1990, 210102, 0, 2]]:
+  read only for a query within one district. Empty groups are left out of both. Lists of
+  number tuples rather than nested objects: PostgreSQL builds both from one sort of the
+  persons with array aggregates (two levels of json_object_agg took ~60 % of the rebuild at
+  10M residents), and a query reads the city-wide split without adding anything up.
 - PinyinStat.top = [[name, count], ...], at most TOP_SPELLINGS, most common first, ties by
   name in code-point order (COLLATE "C" on PostgreSQL, so SQL and Python agree).
 
@@ -34,13 +37,13 @@ one transaction.
 from __future__ import annotations
 
 import bisect
-import json
 import re
 import time
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext_lazy as _
@@ -171,18 +174,9 @@ class NameAnswer:
     same_tones: Homophones  # with tones: zhang1 wei3
 
 
-def _decades(by_decade: dict) -> tuple[list[DecadeCount], int, int]:
-    rows, male, female = [], 0, 0
-    for decade in sorted(by_decade):
-        m, f = by_decade[decade]
-        rows.append(DecadeCount(int(decade), m + f, m, f))
-        male, female = male + m, female + f
-    return rows, male, female
-
-
 def _json(value):
     # psycopg hands jsonb to Django as text (JSONField parses it); so does SQLite.
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _homophones(key: str, own: int, name: str, total, spellings, top) -> Homophones:
@@ -199,12 +193,13 @@ def _homophones(key: str, own: int, name: str, total, spellings, top) -> Homopho
 def _query_sql(placeholder: str = "%s") -> str:
     """Three index look-ups in one statement (one round trip): the name's row by primary key
     and the two pronunciation rows by their unique (key, toned). Parameters: name, toneless
-    key, toned key."""
+    key, toned key, and whether the district detail is wanted (it is ~10× the city-wide
+    split, so it is sent only for a query within one district)."""
     qn = connection.ops.quote_name
     n, p = qn(NameStat._meta.db_table), qn(PinyinStat._meta.db_table)
-    one, two, three = (placeholder.format(i) for i in (1, 2, 3))
+    one, two, three, four = (placeholder.format(i) for i in (1, 2, 3, 4))
     return (
-        "SELECT n.total, n.male, n.female, n.detail, "  # noqa: S608
+        f"SELECT n.total, n.male, n.female, n.decades, CASE WHEN {four} THEN n.detail END, "  # noqa: S608
         "p0.total, p0.spellings, p0.top, p1.total, p1.spellings, p1.top "
         "FROM (SELECT 1 AS one) AS q "
         f"LEFT JOIN {n} n ON n.name = {one} "
@@ -214,13 +209,13 @@ def _query_sql(placeholder: str = "%s") -> str:
 
 
 # The statement's name on a PostgreSQL connection (psycopg names its own _pg3_*).
-_STATEMENT = b"servicehall_name_counts_v2"
+_STATEMENT = b"servicehall_name_counts_v3"
 # Raw psycopg connections on which _STATEMENT is prepared (weak: they come and go).
 _prepared: weakref.WeakSet = weakref.WeakSet()
-_INTEGER_COLUMNS = (0, 1, 2, 4, 5, 7, 8)
+_INTEGER_COLUMNS = (0, 1, 2, 5, 6, 8, 9)
 
 
-def _fetch_postgresql(params: list[str]) -> list:
+def _fetch_postgresql(params: list) -> list:
     """The look-up as one prepared execution through libpq itself.
 
     This is the hottest statement of the public site, and its client-side cost was most of the
@@ -239,7 +234,7 @@ def _fetch_postgresql(params: list[str]) -> list:
         connection.ensure_connection()
         raw = connection.connection
         pgconn = raw.pgconn
-        values = [v.encode() for v in params]
+        values = [v.encode() if isinstance(v, str) else (b"t" if v else b"f") for v in params]
         for _attempt in range(2):
             if raw not in _prepared:
                 _check(raw, pgconn.prepare(_STATEMENT, _query_sql("${}").encode()))
@@ -266,11 +261,13 @@ def _check(raw, result) -> None:
         raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
 
 
-def _fetch(params: list[str]) -> list:
+def _fetch(params: list) -> list:
     if connection.vendor == "postgresql":
         return _fetch_postgresql(params)
+    name, plain, toned, with_detail = params
     with connection.cursor() as cursor:
-        cursor.execute(_query_sql(), params)
+        # "%s" placeholders are positional: the detail flag comes first in the statement.
+        cursor.execute(_query_sql(), [with_detail, name, plain, toned])
         return list(cursor.fetchone())
 
 
@@ -278,23 +275,16 @@ def query(name: str, district: str | None = None) -> NameAnswer:
     """Counts for a validated name (an unknown name is simply 0), optionally also within one
     district (a validated code)."""
     plain, toned = name_pinyin(name)
-    row = _fetch([name, plain, toned])
-    total, male, female, detail, p0, s0, t0, p1, s1, t1 = row
-    groups = _json(detail) if detail else []
+    row = _fetch([name, plain, toned, district is not None])
+    total, male, female, by_decade, detail, p0, s0, t0, p1, s1, t1 = row
     total = total or 0
-    city: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    local: dict[int, list[int]] = {}
-    wanted = int(district) if district is not None else None
-    for code, decade, m, f in groups:
-        pair = city[decade]
-        pair[0] += m
-        pair[1] += f
-        if code == wanted:
-            local[decade] = [m, f]
-    decades, _m, _f = _decades(city)
+    decades = [DecadeCount(d, m + f, m, f) for d, m, f in (_json(by_decade) or [])]
     in_district = None
     if district is not None:
-        rows, m, f = _decades(local)
+        code = int(district)
+        local = [g for g in (_json(detail) or []) if g[1] == code]
+        rows = [DecadeCount(d, m + f, m, f) for d, _code, m, f in local]
+        m, f = sum(g[2] for g in local), sum(g[3] for g in local)
         in_district = DistrictCount(district, districts().get(district, ""), m + f, m, f, rows)
     return NameAnswer(
         name=name,
@@ -344,18 +334,20 @@ def _locked_row(model, delta: int, lookup: dict, defaults: dict):
     raise ValueError(f"no {model.__name__} row to change: the counts are out of date")
 
 
-def _with_change(groups: list, code: int, decade: int, gender: str, delta: int) -> list:
-    """`groups` (NameStat.detail) with one person added or taken away, kept in order."""
+def _with_change(groups: list, key: list, gender: str, delta: int) -> list:
+    """`groups` (NameStat.detail or .decades: key values then [male, female], in key order)
+    with one person added or taken away, kept in order."""
+    size = len(key)
     groups = [list(g) for g in groups]
-    keys = [(g[0], g[1]) for g in groups]
-    at = bisect.bisect_left(keys, (code, decade))
-    if at == len(groups) or keys[at] != (code, decade):
-        groups.insert(at, [code, decade, 0, 0])
+    keys = [g[:size] for g in groups]
+    at = bisect.bisect_left(keys, key)
+    if at == len(groups) or keys[at] != key:
+        groups.insert(at, [*key, 0, 0])
     group = groups[at]
-    group[2 if gender == "M" else 3] += delta
-    if min(group[2:]) < 0:
+    group[size if gender == "M" else size + 1] += delta
+    if min(group[size:]) < 0:
         raise ValueError("counts would go below zero: the statistics are out of date")
-    if group[2:] == [0, 0]:
+    if group[size:] == [0, 0]:
         del groups[at]
     return groups
 
@@ -370,9 +362,9 @@ def adjust(*, name: str, district_code: str, birth_year: int, gender: str, delta
     plain, toned = name_pinyin(name)
     stat = _locked_row(NameStat, delta, {"name": name}, {"pinyin": plain, "pinyin_tones": toned})
     before = stat.total
-    stat.detail = _with_change(
-        stat.detail, int(district_code), birth_year // 10 * 10, gender, delta
-    )
+    decade = birth_year // 10 * 10
+    stat.decades = _with_change(stat.decades, [decade], gender, delta)
+    stat.detail = _with_change(stat.detail, [decade, int(district_code)], gender, delta)
     stat.total += delta
     if gender == "M":
         stat.male += delta
@@ -381,7 +373,7 @@ def adjust(*, name: str, district_code: str, birth_year: int, gender: str, delta
     if stat.total == 0:
         stat.delete()
     else:
-        stat.save(update_fields=["total", "male", "female", "detail"])
+        stat.save(update_fields=["total", "male", "female", "decades", "detail"])
     # A new spelling appears (0 → 1) or one disappears (1 → 0).
     spelling_delta = 1 if before == 0 else (-1 if stat.total == 0 else 0)
     for key, is_toned, column in ((plain, False, "pinyin"), (toned, True, "pinyin_tones")):
@@ -428,12 +420,19 @@ def _aggregate_in_python(rows) -> dict[str, dict]:
         stat = stats.get(name)
         if stat is None:
             stat = stats[name] = {"total": 0, "male": 0, "female": 0}
-        pair = groups[name].setdefault((int(code), year // 10 * 10), [0, 0])
+        pair = groups[name].setdefault((year // 10 * 10, int(code)), [0, 0])
         pair[0 if gender == "M" else 1] += count
         stat["total"] += count
         stat["male" if gender == "M" else "female"] += count
     for name, stat in stats.items():
-        stat["detail"] = [[*key, m, f] for key, (m, f) in sorted(groups[name].items())]
+        detail = [[*key, m, f] for key, (m, f) in sorted(groups[name].items())]
+        city: dict[int, list[int]] = {}
+        for decade, _code, m, f in detail:
+            pair = city.setdefault(decade, [0, 0])
+            pair[0] += m
+            pair[1] += f
+        stat["detail"] = detail
+        stat["decades"] = [[decade, m, f] for decade, (m, f) in city.items()]
     return stats
 
 
@@ -566,28 +565,36 @@ def _rebuild_postgresql() -> tuple[int, int, int]:
             cursor.execute(f'DROP TABLE IF EXISTS "{stale}"')
         cursor.execute("DROP TABLE IF EXISTS pg_temp.registry_name_agg")
         cursor.execute("DROP TABLE IF EXISTS pg_temp.registry_name_pinyin")
-        # 1. Counts per name, with the split, from one sort of the persons: grouped by
-        #    (name, district, decade), then by name, both as GroupAggregates over one sorted
-        #    stream. Hash aggregation is switched off (for this transaction: step 3 relies
-        #    on it too) because a hash table holds an array state per group at once (~1.5M
-        #    at 10M residents: gigabytes, spilled to disk), while the sorted stream holds
-        #    one; array_agg then sees each name's groups in (district, decade) order, the
-        #    order detail keeps. Sorting by bytes (COLLATE "C") is several times cheaper
-        #    than by the locale.
+        # 1. Counts per name, with both splits, from one sort of the persons by (name,
+        #    decade, district): grouped by (name, decade, district) and by (name, decade) in
+        #    one pass (grouping sets that are prefixes of one sort order), then by name. Hash
+        #    aggregation is switched off (for this transaction: step 3 relies on it too)
+        #    because a hash table holds an array state per group at once (~1.5M at 10M
+        #    residents: gigabytes, spilled to disk), while the sorted stream holds one;
+        #    array_agg then sees each name's groups in (decade, district) order, the order
+        #    detail and decades keep. A decade's subtotal row is the one without a district.
+        #    Sorting by bytes (COLLATE "C") is several times cheaper than by the locale.
         cursor.execute("SET LOCAL enable_hashagg = off")
         cursor.execute(
             f"""
             CREATE TEMPORARY TABLE registry_name_agg ON COMMIT DROP AS
-            SELECT name, sum(m + f)::int AS total, sum(m)::int AS male, sum(f)::int AS female,
-                   array_to_json(array_agg(ARRAY[code, decade, m, f]))::jsonb AS detail
+            SELECT name,
+                   sum(m + f) FILTER (WHERE code IS NULL)::int AS total,
+                   sum(m) FILTER (WHERE code IS NULL)::int AS male,
+                   sum(f) FILTER (WHERE code IS NULL)::int AS female,
+                   array_to_json(array_agg(ARRAY[decade, m, f]) FILTER (WHERE code IS NULL)
+                   )::jsonb AS decades,
+                   array_to_json(array_agg(ARRAY[decade, code, m, f])
+                                 FILTER (WHERE code IS NOT NULL))::jsonb AS detail
             FROM (
-                SELECT p.name COLLATE "C" AS name, d.code::int AS code,
+                SELECT p.name COLLATE "C" AS name,
                        (EXTRACT(YEAR FROM p.birth_date)::int / 10) * 10 AS decade,
+                       d.code::int AS code,
                        count(*) FILTER (WHERE p.gender = 'M')::int AS m,
                        count(*) FILTER (WHERE p.gender = 'F')::int AS f
                 FROM "{person}" p JOIN "{district}" d ON d.id = p.district_id
                 WHERE p.status = %s
-                GROUP BY 1, 2, 3
+                GROUP BY GROUPING SETS ((1, 2, 3), (1, 2))
             ) AS g
             GROUP BY name
             """,  # noqa: S608
@@ -612,8 +619,10 @@ def _rebuild_postgresql() -> tuple[int, int, int]:
             )
         cursor.execute(
             f"""
-            INSERT INTO "{names_next}" (name, pinyin, pinyin_tones, total, male, female, detail)
-            SELECT a.name, n.pinyin, n.pinyin_tones, a.total, a.male, a.female, a.detail
+            INSERT INTO "{names_next}"
+                (name, pinyin, pinyin_tones, total, male, female, decades, detail)
+            SELECT a.name, n.pinyin, n.pinyin_tones, a.total, a.male, a.female, a.decades,
+                   a.detail
             FROM registry_name_agg a JOIN registry_name_pinyin n ON n.name = a.name
             """  # noqa: S608
         )

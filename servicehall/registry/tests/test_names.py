@@ -92,7 +92,7 @@ def stats_snapshot() -> tuple[list, list]:
     return (
         sorted(
             NameStat.objects.values_list(
-                "name", "pinyin", "pinyin_tones", "total", "male", "female", "detail"
+                "name", "pinyin", "pinyin_tones", "total", "male", "female", "decades", "detail"
             )
         ),
         sorted(PinyinStat.objects.values_list("key", "toned", "total", "spellings", "top")),
@@ -555,7 +555,8 @@ def test_query_errors_are_django_database_errors(city, monkeypatch):
 
 
 def test_migration_rewrites_nested_detail_into_ordered_groups(db):
-    """Counts stored before 0005 ({district: {decade: [m, f]}}) read the same after it."""
+    """Counts stored before 0005 ({district: {decade: [m, f]}}) read the same after it, and
+    the city-wide split by decade is filled in."""
     import importlib
 
     from django.apps import apps
@@ -583,9 +584,8 @@ def test_migration_rewrites_nested_detail_into_ordered_groups(db):
                 cursor.execute(sql)
 
     migration.to_groups(apps, Editor())
-    assert NameStat.objects.get(name="王芳").detail == [
-        [210102, 1980, 0, 2],
-        [210102, 2000, 1, 1],
-        [210104, 1990, 0, 2],
-    ]
-    assert NameStat.objects.get(name="李娜").detail == []
+    wang = NameStat.objects.get(name="王芳")
+    assert wang.detail == [[1980, 210102, 0, 2], [1990, 210104, 0, 2], [2000, 210102, 1, 1]]
+    assert wang.decades == [[1980, 0, 2], [1990, 0, 2], [2000, 1, 1]]
+    li = NameStat.objects.get(name="李娜")
+    assert (li.detail, li.decades) == ([], [])
