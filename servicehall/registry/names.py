@@ -26,8 +26,9 @@ Shapes (also documented in NameStat / PinyinStat):
 How rebuild() stays consistent and invisible to readers (PostgreSQL): one transaction that
 (1) takes a SHARE lock on the person table, so nothing changes a person while the counts are
 built and every recorded birth/death/move either committed before (and is counted) or waits
-and then adjusts the new tables; (2) aggregates persons in SQL into new tables with no
-indexes; (3) adds pinyin for the distinct names from Python (COPY); (4) builds the indexes
+and then adjusts the new tables; (2) aggregates persons in SQL; (3) adds pinyin for the
+distinct names from Python (COPY) and fills the new name table, then the new pronunciation
+table from it in SQL, both without indexes; (4) builds the indexes
 the old tables have, under the same names; (5) drops the old tables and renames the new ones.
 Readers see the old counts until the commit and the new ones after; they wait only for the
 drop-and-rename at the end. Elsewhere (the embedded SQLite) it is a delete and bulk insert in
