@@ -387,6 +387,12 @@ ALARM_SMPP_PORT = int(os.environ.get("ALARM_SMPP_PORT", "2775"))
 ALARM_SMPP_SYSTEM_ID = os.environ.get("ALARM_SMPP_SYSTEM_ID", "")
 ALARM_SMPP_PASSWORD = os.environ.get("ALARM_SMPP_PASSWORD", "")
 ALARM_SMPP_SOURCE_ADDR = os.environ.get("ALARM_SMPP_SOURCE_ADDR", "12110")
+ALARM_SMPP_TIMEOUT_SECONDS = float(os.environ.get("ALARM_SMPP_TIMEOUT_SECONDS", "30"))
+ALARM_SMPP_RECONNECT_SECONDS = float(os.environ.get("ALARM_SMPP_RECONNECT_SECONDS", "5"))
+# SMPP gives an inbound message no id: an SMSC's optional parameter that carries one (e.g.
+# "receipted_message_id"), else redeliveries are recognised by content within this window.
+ALARM_SMPP_MO_ID_TLV = os.environ.get("ALARM_SMPP_MO_ID_TLV", "")
+ALARM_SMPP_DEDUPE_SECONDS = int(os.environ.get("ALARM_SMPP_DEDUPE_SECONDS", "300"))
 
 # Registry: identity proofs for hotel guests without an ID card (未带身份证住宿).
 # Confirmation by a station clerk: "always", "unmatched" (only when the registry cannot

@@ -44,6 +44,11 @@ DEFAULTS = {
     # before it reconnects after the link was lost.
     "ALARM_SMPP_TIMEOUT_SECONDS": 30.0,
     "ALARM_SMPP_RECONNECT_SECONDS": 5.0,
+    # A mobile-originated deliver_sm has no message id in SMPP 3.4: the name of an optional
+    # parameter (as smpplib names it, e.g. "receipted_message_id") in which an SMSC sends
+    # one, or "" to recognise redeliveries by their content within this many seconds.
+    "ALARM_SMPP_MO_ID_TLV": "",
+    "ALARM_SMPP_DEDUPE_SECONDS": 300,
 }
 
 
