@@ -14,7 +14,7 @@ urlpatterns = [
     path("sms/<int:pk>/live/", views.thread_live, name="thread_live"),
     path("sms/<int:pk>/<slug:action>/", views.thread_act, name="thread_act"),
     path("<str:number>/", views.incident, name="incident"),
-    path("<str:number>/live/", views.incident_live, name="incident_live"),
+    path("<str:number>/live/<slug:part>/", views.incident_live, name="incident_live"),
     path("<str:number>/reveal/", views.reveal, name="reveal"),
     path("<str:number>/<slug:action>/", views.act, name="act"),
 ]

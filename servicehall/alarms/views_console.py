@@ -36,6 +36,7 @@ from .models import (
     HUMAN_KINDS,
     OPEN_STATUSES,
     UNIT_TRANSITIONS,
+    Desk,
     Direction,
     Incident,
     MessageKind,
@@ -62,6 +63,7 @@ CONFLICTS = frozenset(
 )
 CALLER_FIELDS = ["caller_number", "caller_name"]
 WEBSOCKET_PATH = "/ws/alarms/console/"
+LIVE_PARTS = ("facts", "work")
 
 ACTION_LABELS = {
     "create_from_call": gettext_lazy("接警登记"),
@@ -169,6 +171,16 @@ def _console_lists(user) -> dict:
     }
 
 
+def _status_label(value: str) -> str:
+    return Status(value).label if value in Status.values else value
+
+
+def _labelled(event):
+    event.from_label = _status_label(event.from_status)
+    event.to_label = _status_label(event.to_status)
+    return event
+
+
 def _incident_live(request, incident: Incident) -> dict:
     """What the incident page shows and refreshes live."""
     user = request.user
@@ -188,7 +200,10 @@ def _incident_live(request, incident: Incident) -> dict:
         "is_open": is_open,
         "stamps": [(label, line.stamps[name]) for name, label in STAMP_LABELS],
         "intervals": [(INTERVAL_LABELS[n], duration(v)) for n, v in line.intervals.items()],
-        "events": [(event, ACTION_LABELS.get(event.action, event.action)) for event in line.events],
+        "events": [
+            (_labelled(event), ACTION_LABELS.get(event.action, event.action))
+            for event in line.events
+        ],
         "assignments": assignments,
         "nearest": queries.nearest_units(incident, user=user)
         if is_open and incident.status != Status.NEW
@@ -250,7 +265,7 @@ def _render_console(request, *, status=200, error=""):
     user = request.user
     context = {
         **_console_lists(user),
-        "desks": sorted(alarm_rules.desks_of(user)),
+        "desks": [desk for desk in Desk.values if desk in alarm_rules.desks_of(user)],
         "may_take": any(alarm_rules.may_take(user, line) for line in ("110", "119", "122")),
         "websocket_path": WEBSOCKET_PATH,
         "error": error,
@@ -318,15 +333,18 @@ def incident(request, number: str):
 
 @staff_required()
 @require_GET
-def incident_live(request, number: str):
+def incident_live(request, number: str, part: str):
+    """The incident page's live sections: `facts` (status, classification, place) and
+    `work` (units, suggestions, duplicates, the timeline)."""
     if denied := _console_denied(request):
         return denied
+    if part not in LIVE_PARTS:
+        return forbidden(request, _("没有这项内容。"))
     try:
         found = _incident(request, number)
     except PermissionDenied as exc:
         return forbidden(request, str(exc))
-    context = {**_incident_live(request, found), "caller": _caller(found, False)}
-    return _fragment(request, "alarms/_incident_live.html", context)
+    return _fragment(request, f"alarms/_incident_{part}.html", _incident_live(request, found))
 
 
 def _answer(request, incident, form):
