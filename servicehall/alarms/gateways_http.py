@@ -50,11 +50,11 @@ MAX_BATCH = 100
 
 
 class InboundRefused(Exception):
-    """A callback we answer with an HTTP error (`status`), storing nothing more."""
+    """A callback we answer with an HTTP error (`http_status`), storing nothing more."""
 
-    def __init__(self, status: int, error: str):
+    def __init__(self, http_status: int, error: str):
         super().__init__(error)
-        self.status = status
+        self.http_status = http_status
         self.error = error
 
 
@@ -173,9 +173,9 @@ def handle_callback(gateway: str, headers, body: bytes) -> tuple[int, dict]:
         check_signature(gateway, headers, body)
         stored = store(gateway, parse_body(body))
     except InboundRefused as exc:
-        if exc.status == 403:
+        if exc.http_status == 403:
             logger.warning("12110 %s: callback refused: %s", gateway, exc.error)
-        return exc.status, {"ok": False, "error": exc.error}
+        return exc.http_status, {"ok": False, "error": exc.error}
     except DatabaseError:
         # Nothing of the failing message was committed: the provider must redeliver.
         logger.exception("12110 %s: database error storing an inbound message", gateway)

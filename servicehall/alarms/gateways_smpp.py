@@ -51,6 +51,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from servicehall.notify import outbox
 from servicehall.notify.conf import setting as notify_setting
 from servicehall.notify.delivery import apply_receipt
 from servicehall.notify.gateways import Gateway, GatewayError, PermanentGatewayError
@@ -134,10 +135,21 @@ class Delivered:
     destination: str
     data_coding: int
     body: bytes  # the user data, without a user data header
+    header: bytes = b""  # the user data header (concatenation reference and part), if any
     smsc_id: str = ""
+    source_ton: int = c.SMPP_TON_UNK
 
     @property
     def phone(self) -> str:
+        # An international number comes without its "+" (8613912340001): add it, so that
+        # the country code is recognised rather than the number refused. A domestic mobile
+        # some SMSC marks international all the same stays as it is.
+        if (
+            self.source_ton == c.SMPP_TON_INTL
+            and self.source[:1].isdigit()
+            and outbox.normalise_phone(self.source) is None
+        ):
+            return "+" + self.source
         return self.source
 
     @property
@@ -151,6 +163,7 @@ class Delivered:
                     self.source.encode(),
                     self.destination.encode(),
                     str(self.data_coding).encode(),
+                    self.header,
                     self.body,
                 ]
             )
@@ -164,8 +177,9 @@ def parse_deliver_sm(pdu) -> Delivered:
         raw = pdu.message_payload
     if isinstance(raw, str):
         raw = raw.encode("latin-1")
+    header = b""
     if (pdu.esm_class or 0) & c.SMPP_GSMFEAT_UDHI and raw:
-        raw = raw[1 + raw[0] :]
+        header, raw = raw[: 1 + raw[0]], raw[1 + raw[0] :]
     smsc_id = ""
     tlv = setting("ALARM_SMPP_MO_ID_TLV")
     if tlv:
@@ -175,7 +189,9 @@ def parse_deliver_sm(pdu) -> Delivered:
         destination=_text(pdu.destination_addr),
         data_coding=int(pdu.data_coding or 0),
         body=bytes(raw),
+        header=bytes(header),
         smsc_id=smsc_id,
+        source_ton=int(pdu.source_addr_ton or 0),
     )
 
 
@@ -191,7 +207,9 @@ def gateway_message_id(delivered: Delivered, *, now: float | None = None) -> tup
         gateway=GATEWAY, gateway_message_id__in=(current, previous)
     ).select_related("thread")
     if any(m.thread.status == ThreadStatus.OPEN for m in stored):
-        return next(m.gateway_message_id for m in stored if m.thread.status == "open"), True
+        return next(
+            m.gateway_message_id for m in stored if m.thread.status == ThreadStatus.OPEN
+        ), True
     if any(m.gateway_message_id == current for m in stored):
         # Its conversation was closed since: the same words again are a new message.
         return f"fp:{fingerprint}:{bucket}:{uuid.uuid4().hex[:8]}", False

@@ -91,7 +91,7 @@ class Smsc:
                     command.get("destination", "12110"),
                     body,
                     source_addr=command["source"],
-                    source_addr_ton=int(command.get("source_ton", 1)),
+                    source_addr_ton=int(command.get("source_ton", 0)),
                     source_addr_npi=1,
                     data_coding=coding,
                     esm_class=int(command.get("esm_class", 0)),

@@ -27,7 +27,9 @@ def _secrets(settings):
     settings.ALARM_SMS_INBOUND_MAX_SKEW_SECONDS = 300
 
 
-def payload(message_id="cloud-1", phone="13912340001", text="我在和平区被人跟踪，不方便说话", **extra):
+def payload(
+    message_id="cloud-1", phone="13912340001", text="我在和平区被人跟踪，不方便说话", **extra
+):
     return {"id": message_id, "from": phone, "to": "12110", "text": text, **extra}
 
 

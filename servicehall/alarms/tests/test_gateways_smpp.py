@@ -246,7 +246,8 @@ def test_a_message_that_can_never_be_stored_is_refused_permanently(smsc, distric
 @pytest.mark.django_db
 def test_messages_thread_by_number_in_order(smsc, districts):
     smsc.deliver("a1", "13912340001", "被困电梯")
-    smsc.deliver("b1", "+8613912340002", "别的人")
+    # International format, as SMSCs send it: TON 1, no "+".
+    smsc.deliver("b1", "8613912340002", "别的人", source_ton=1)
     run_until(receiver_for(smsc), lambda: smsc.outcome("a1") and smsc.outcome("b1"))
     smsc.deliver("a2", "13912340001", "在五楼和六楼之间")
     run_until(receiver_for(smsc), lambda: smsc.outcome("a2"))
@@ -276,6 +277,7 @@ def test_an_smsc_message_id_is_used_when_the_smsc_sends_one(districts, settings)
     pdu = mock.Mock(
         command="deliver_sm",
         esm_class=0,
+        source_addr_ton=1,
         source_addr=b"13912340001",
         destination_addr=b"12110",
         data_coding=8,
@@ -366,3 +368,33 @@ def test_texts_decode_by_their_coding():
     assert decode_text(0, b"Help @ 5\x1b\x65") == "Help ¡ 5€"  # GSM 03.38: 0x40 is ¡
     assert decode_text(3, "café".encode("latin-1")) == "café"
     assert decode_text(1, b"ok") == "ok"
+
+
+@pytest.mark.django_db
+def test_concatenated_parts_and_gsm_text_are_stored_in_order(smsc, districts):
+    text = "我在浑南区一个工地，被人关在板房里，" * 2
+    body = text.encode("utf-16-be")
+    half = len(body) // 2
+    for number, chunk in ((1, body[:half]), (2, body[half:])):
+        udh = bytes([5, 0, 3, 0x2A, 2, number])
+        smsc.send(
+            cmd="deliver_raw",
+            ref=f"p{number}",
+            source="13912340009",
+            short_message_hex=(udh + chunk).hex(),
+            data_coding=8,
+            esm_class=0x40,
+        )
+        run_until(receiver_for(smsc), lambda n=number: smsc.outcome(f"p{n}"))
+    smsc.send(
+        cmd="deliver_raw",
+        ref="g",
+        source="13912340009",
+        short_message_hex=b"Help 110".hex(),
+        data_coding=0,
+    )
+    run_until(receiver_for(smsc), lambda: smsc.outcome("g"))
+    texts = [m.text for m in inbound().order_by("thread", "sequence")]
+    assert "".join(texts[:2]) == text
+    assert texts[2] == "Help 110"
+    assert SmsThread.objects.count() == 1
