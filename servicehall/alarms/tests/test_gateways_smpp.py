@@ -20,6 +20,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import smpplib.gsm
 from django.db import OperationalError
 
 from servicehall.alarms import gateways_smpp
@@ -316,11 +317,11 @@ def test_a_long_reply_goes_in_parts_that_join_to_the_text(smsc):
     body = "请您保持冷静，民警正在赶往您所在的位置。" * 8
     message = queued(body=body)
     SmppGateway("127.0.0.1", smsc.port, "hall", "secret").send(message)
-    smsc.wait_for(lambda e: e["event"] == "submit_sm" and e["text"] and e["esm_class"] & 0x40)
-    time.sleep(0.3)  # the gateway waited for every part's resp: all are reported by now
-    smsc._drain()
+    expected = len(smpplib.gsm.make_parts(body)[0])
+    smsc.wait_for(lambda e: len([x for x in smsc.events if x["event"] == "submit_sm"]) >= expected)
     parts = [e for e in smsc.events if e["event"] == "submit_sm"]
-    assert len(parts) > 1
+    assert len(parts) == expected > 1
+    assert all(p["esm_class"] & 0x40 for p in parts)  # with a user data header
     assert "".join(p["text"] for p in parts) == body
 
 
