@@ -72,6 +72,7 @@ class LocationFields(ConsoleForm):
 
 
 class NewCallForm(LocationFields):
+    submission = forms.UUIDField(widget=forms.HiddenInput)
     line = forms.ChoiceField(
         label=_("报警电话"),
         choices=_blank(Line.choices, _("请选择")),

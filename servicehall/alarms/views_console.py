@@ -17,7 +17,10 @@ audits the read.
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
@@ -64,6 +67,7 @@ CONFLICTS = frozenset(
 CALLER_FIELDS = ["caller_number", "caller_name"]
 WEBSOCKET_PATH = "/ws/alarms/console/"
 LIVE_PARTS = ("facts", "work")
+NEW_CALL_KEY_SECONDS = 600
 
 ACTION_LABELS = {
     "create_from_call": gettext_lazy("接警登记"),
@@ -296,20 +300,32 @@ def new_call(request):
     """接警登记: the call-taker records a call; the incident page opens for dispatch."""
     if denied := _console_denied(request):
         return denied
-    form = fc.NewCallForm(request.POST or None)
+    posted = request.method == "POST"
+    form = fc.NewCallForm(request.POST if posted else None, initial={"submission": uuid.uuid4()})
     status, error = 200, ""
-    if request.method == "POST":
+    if posted:
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                incident = workflow.create_from_call(actor=request.user, **data)
-            except PermissionDenied as exc:
-                status, error = 403, str(exc)
-            except AlarmError as exc:
-                status, error = _refusal_status(exc), str(exc)
+            data = dict(form.cleaned_data)
+            # A double click is one call: the form's key remembers the incident it made.
+            key = f"alarms:new-call:{request.user.pk}:{data.pop('submission')}"
+            if not cache.add(key, "", NEW_CALL_KEY_SECONDS):
+                if number := cache.get(key):
+                    return redirect("alarms_console:incident", number)
+                status, error = 409, _("该来电正在登记，请勿重复提交。")
             else:
-                messages.success(request, _("已登记警情%(number)s。") % {"number": incident.number})
-                return redirect("alarms_console:incident", incident.number)
+                try:
+                    incident = workflow.create_from_call(actor=request.user, **data)
+                except PermissionDenied as exc:
+                    status, error = 403, str(exc)
+                except AlarmError as exc:
+                    status, error = _refusal_status(exc), str(exc)
+                else:
+                    cache.set(key, incident.number, NEW_CALL_KEY_SECONDS)
+                    messages.success(
+                        request, _("已登记警情%(number)s。") % {"number": incident.number}
+                    )
+                    return redirect("alarms_console:incident", incident.number)
+                cache.delete(key)  # refused: the same form may be sent again
         else:
             status = 400
     context = {"form": form, "error": error, "websocket_path": WEBSOCKET_PATH}

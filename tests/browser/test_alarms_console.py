@@ -33,7 +33,12 @@ from servicehall.alarms.tests.conftest import SQUARE, make_unit, north_of
 
 from .test_letters_staff import PASSWORD, sign_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # WhiteNoise serves static files with a synchronous iterator, which Django's ASGI
+    # handler consumes in a thread and says so; production serves them from nginx.
+    pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous"),
+]
 DESKTOP = {"width": 1280, "height": 900}
 
 

@@ -19,6 +19,7 @@ from servicehall.core.models import AuditEntry
 from .conftest import SQUARE, make_unit, north_of
 
 pytestmark = pytest.mark.django_db
+KEY = "3f0e5a52-3a43-4c43-9d2e-2b2f5f8d0c01"
 
 
 def client_of(user, *, verified=True) -> Client:
@@ -72,6 +73,7 @@ def test_a_call_taker_records_a_call(centre):
     response = client.post(
         url,
         {
+            "submission": "0b7c1c1e-9e0c-4a53-8f43-6b8e39a1c001",
             "line": "119",
             "caller_number": "139-1234-5678",
             "summary": "三楼厨房冒烟",
@@ -91,6 +93,19 @@ def test_a_call_taker_records_a_call(centre):
     assert "三楼厨房冒烟" in page and "139****5678" in page and "13912345678" not in page
 
 
+def test_a_double_click_records_one_call(centre):
+    client = client_of(centre)
+    url = reverse("alarms_console:new_call")
+    key = client.get(url).context["form"]["submission"].value()
+    data = {"line": "110", "summary": "有人打架", "priority": "2", "submission": key}
+    first, second = client.post(url, data), client.post(url, data)
+    number = Incident.objects.get().number
+    assert first["Location"] == second["Location"]
+    assert first["Location"] == reverse("alarms_console:incident", args=[number])
+    other = client.post(url, {**data, "submission": "6d1b6a0e-3c55-4a39-9a61-1f0f4f6f6f6f"})
+    assert other.status_code == 302 and Incident.objects.count() == 2
+
+
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
@@ -102,14 +117,16 @@ def test_a_call_taker_records_a_call(centre):
     ],
 )
 def test_bad_input_gets_chinese_field_errors(centre, data, field, message):
-    response = client_of(centre).post(reverse("alarms_console:new_call"), {"priority": "2", **data})
+    response = client_of(centre).post(
+        reverse("alarms_console:new_call"), {"priority": "2", "submission": KEY, **data}
+    )
     assert response.status_code == 400
     assert message in str(response.context["form"].errors[field])
     assert not Incident.objects.exists()
 
 
 def test_a_traffic_dispatcher_may_not_take_a_fire_call(traffic):
-    data = {"line": "119", "summary": "起火", "priority": "2"}
+    data = {"line": "119", "summary": "起火", "priority": "2", "submission": KEY}
     response = client_of(traffic).post(reverse("alarms_console:new_call"), data)
     assert response.status_code == 403 and "无权" in response.content.decode()
 
