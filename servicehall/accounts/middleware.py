@@ -41,7 +41,8 @@ class StaffSessionTimeoutMiddleware:
             return None
         if now - last_seen > settings.STAFF_IDLE_TIMEOUT.total_seconds():
             return self._sign_out(request, idle_seconds=int(now - last_seen))
-        if now - last_seen >= REFRESH_EVERY:
+        # A page's background read (the dispatch console's live refresh) is no activity.
+        if now - last_seen >= REFRESH_EVERY and not request.headers.get("X-Background-Refresh"):
             session[STAFF_SEEN_KEY] = now
         return None
 

@@ -57,7 +57,7 @@ class ConsoleConsumer(JsonWebsocketConsumer):
         if not may_listen(user, session):
             self.close(code=REFUSED)
             return
-        self.joined = live.groups_for_user(user)
+        self.joined = [*live.groups_for_user(user), live.user_group(user.pk)]
         for group in self.joined:
             async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
         self.accept()
@@ -69,6 +69,11 @@ class ConsoleConsumer(JsonWebsocketConsumer):
 
     def receive_json(self, content, **kwargs):
         """The console only listens; what a browser sends is ignored."""
+
+    def console_signed_out(self, event):
+        """The user signed out or their session went idle: say so, and hang up."""
+        self.send_json({"event": "signed_out"})
+        self.close()
 
     def console_event(self, event):
         self.send_json({**event["payload"], "event": event["kind"]})

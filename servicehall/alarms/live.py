@@ -58,6 +58,26 @@ def groups_for_user(user) -> list[str]:
     ]
 
 
+def user_group(user_pk: int) -> str:
+    """Every console socket of one user (closed when they sign out)."""
+    return f"alarms.user.{int(user_pk)}"
+
+
+def close_consoles(sender=None, *, user=None, **kwargs) -> None:
+    """A user signed out (or their idle session ended): their console sockets close, so
+    nothing more reaches a browser that is no longer signed in. Connected to Django's
+    user_logged_out signal (apps.py)."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if user is None or user.pk is None or layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(user_group(user.pk), {"type": "console.signed_out"})
+    except Exception:  # noqa: BLE001 - signing out must never fail on the layer
+        log.exception("alarms: could not close the consoles of user %s", user.pk)
+
+
 def _routing(payload: dict) -> tuple[list[str], int | None]:
     if "desks" in payload:
         desks = payload["desks"]

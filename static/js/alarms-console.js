@@ -52,7 +52,8 @@
     return fetch(src, {
       cache: "no-store",
       credentials: "same-origin",
-      headers: { Accept: "text/html", "X-Requested-With": "fetch" }
+      // A background read: it does not count as the officer's activity (idle sign-out).
+      headers: { Accept: "text/html", "X-Background-Refresh": "1" }
     }).then(function (response) {
       if (!response.ok || response.headers.get("X-Alarms-Fragment") !== "1") {
         throw new Error("expired");
@@ -108,6 +109,11 @@
       try {
         event = JSON.parse(message.data);
       } catch (e) {
+        return;
+      }
+      if (event.event === "signed_out") {
+        expired = true;
+        setStatus("expired", root.getAttribute("data-expired"));
         return;
       }
       if (event.event === "hello") {

@@ -203,3 +203,22 @@ def test_a_failing_layer_never_undoes_the_change(monkeypatch, districts, caplog)
     monkeypatch.setattr("channels.layers.get_channel_layer", lambda *a, **k: Broken())
     live.publish("incident.changed", {"incident": 1, "desks": ["police"], "district": None})
     assert "could not publish" in caplog.text
+
+
+def test_signing_out_hangs_up_the_console(districts):
+    centre = dispatcher_of("zhihui")
+    client = Client()
+    login_verified_staff(client, centre)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = f"{settings.SESSION_COOKIE_NAME}={key}".encode()
+
+    async def scenario():
+        communicator = socket(cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        await communicator.receive_json_from(timeout=5)
+        await database_sync_to_async(client.logout)()
+        assert await communicator.receive_json_from(timeout=5) == {"event": "signed_out"}
+        assert (await communicator.receive_output(timeout=5))["type"] == "websocket.close"
+        assert await refused(cookie)  # the session is gone
+
+    run(scenario)

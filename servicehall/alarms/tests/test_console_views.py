@@ -237,3 +237,18 @@ def test_an_sms_conversation_from_the_console(centre):
     assert reply.outbox.recipient == "13800138000" and reply.outbox.body.endswith("请注意安全。")
     messages = client.get(reverse("alarms_console:thread_live", args=[thread.pk])).content.decode()
     assert messages.index("有人砸门") < messages.index("民警已出发")
+
+
+def test_the_console_s_background_reads_do_not_keep_a_session_alive(centre):
+    from servicehall.accounts.signin import STAFF_SEEN_KEY
+
+    client = client_of(centre)
+    session = client.session
+    session[STAFF_SEEN_KEY] -= 60
+    session.save()
+    seen = session[STAFF_SEEN_KEY]
+    url = reverse("alarms_console:console_live")
+    assert client.get(url, headers={"X-Background-Refresh": "1"}).status_code == 200
+    assert client.session[STAFF_SEEN_KEY] == seen
+    assert client.get(url).status_code == 200  # the officer's own request does
+    assert client.session[STAFF_SEEN_KEY] > seen
