@@ -10,7 +10,9 @@ SMSC (Chinese in UCS-2, long texts in parts) and its delivery receipt updates th
 from __future__ import annotations
 
 import json
+import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -399,3 +401,49 @@ def test_concatenated_parts_and_gsm_text_are_stored_in_order(smsc, districts):
     assert "".join(texts[:2]) == text
     assert texts[2] == "Help 110"
     assert SmsThread.objects.count() == 1
+
+
+# --- the receiver process -------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_run_smpp_receiver_as_a_process_stores_then_answers_and_stops_on_sigterm(
+    smsc, districts, settings
+):
+    """Two processes on loopback: the SMSC and `manage.py run_smpp_receiver` (on this test's
+    database); the message is committed when the SMSC has its answer; SIGTERM ends the
+    receiver cleanly."""
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        ALARM_SMPP_PORT=str(smsc.port),
+        ALARM_SMPP_SYSTEM_ID="hall",
+        ALARM_SMPP_PASSWORD="secret",
+        ALARM_SMPP_TIMEOUT_SECONDS="0.5",
+    )
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    manage = Path(__file__).resolve().parents[3] / "manage.py"
+    receiver = subprocess.Popen(
+        [sys.executable, str(manage), "run_smpp_receiver"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        smsc.deliver("p1", "13912340001", "家里着火了，在皇姑区")
+        smsc.wait_for(lambda e: e.get("ref") == "p1" and e["event"] == "delivered")
+        # Committed by the other process before it answered: visible here now.
+        assert inbound().get().text == "家里着火了，在皇姑区"
+        receiver.send_signal(signal.SIGTERM)
+        output, _ = receiver.communicate(timeout=15)
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+            receiver.wait()
+    assert receiver.returncode == 0, output
+    assert "run_smpp_receiver: 1 message(s) stored" in output
