@@ -31,6 +31,7 @@ from servicehall.alarms import sms
 from servicehall.alarms.models import Assignment, Incident, SmsMessage, Unit, UnitKind
 from servicehall.alarms.tests.conftest import SQUARE, make_unit, north_of
 
+from .conftest import PHONE
 from .test_letters_staff import PASSWORD, sign_in
 
 pytestmark = [
@@ -162,7 +163,7 @@ def test_a_fire_call_reaches_the_dispatcher_live_and_an_sms_is_answered(
         code="HP-110-01",
         district=city["210102"],
     )
-    Unit.objects.update(name="测试单位")
+    Unit.objects.filter(code="HP-110-01").update(name="和平巡逻1车")
     Unit.objects.filter(code="HP-119-01").update(name="和平消防1号车")
     Unit.objects.filter(code="HG-119-01").update(name="皇姑消防1号车")
 
@@ -282,6 +283,12 @@ def test_a_fire_call_reaches_the_dispatcher_live_and_an_sms_is_answered(
         assert texts[0].startswith("我在沈河区") and texts[-1] == "好的，我在便利店里。"
         assert [t for t in texts if "民警已出发" in t]
         screenshot(taker, "9-call-taker-thread")
+
+        # The console still reads on a phone (one card per row).
+        taker.set_viewport_size(PHONE)
+        taker.get_by_role("link", name="接处警台").first.click()
+        live(taker)
+        screenshot(taker, "10-console-phone")
     finally:
         taker_context.close()
         fire_context.close()
