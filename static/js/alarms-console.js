@@ -55,8 +55,9 @@
       // A background read: it does not count as the officer's activity (idle sign-out).
       headers: { Accept: "text/html", "X-Background-Refresh": "1" }
     }).then(function (response) {
+      if (response.status === 403) throw new Error("forbidden");
       if (!response.ok || response.headers.get("X-Alarms-Fragment") !== "1") {
-        throw new Error("expired");
+        throw new Error("expired"); // a login page after a redirect, or worse
       }
       return response.text();
     }).then(function (html) {
@@ -89,9 +90,10 @@
     pending = [];
     Promise.all(sections.map(refreshSection)).then(function () {
       announce(events);
-    }).catch(function () {
+    }).catch(function (error) {
       expired = true;
-      setStatus("expired", root.getAttribute("data-expired"));
+      var forbidden = error && error.message === "forbidden" && root.getAttribute("data-forbidden");
+      setStatus("expired", forbidden || root.getAttribute("data-expired"));
     });
   }
 
