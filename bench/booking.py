@@ -9,10 +9,12 @@ One run, printed as it goes:
    secret, sent as the `sessionid`/`csrftoken` cookies and the X-CSRFToken header, exactly
    what a browser that signed in at /accounts/login/ sends (the password step is not what is
    measured: Argon2 is slow on purpose);
-3. gunicorn (2 worker processes, gthread with one thread each — one request at a time per
-   process like sync workers, but keep-alive, so a client that has finished and left its
-   connection open does not hold a worker; DEBUG off) serves the hall; wrk runs 64 clients
-   (one connection each) that send their requests one after another:
+   With Redis (the default, as in production: --redis URL, 'none' for local memory) the
+   sessions are read through the cache (cached_db) and put in it as signing in does;
+3. gunicorn (2 worker processes, gthread with one thread each unless --threads — one request
+   at a time per process like sync workers, but keep-alive, so a client that has finished
+   and left its connection open does not hold a worker; DEBUG off) serves the hall; wrk
+   runs 64 clients (one connection each) that send their requests one after another:
    - lean floor: GET /api/bench/floor, the lean lane's constant answer (as in bench-names);
    - session floor: POST /api/bookings/bench-floor — the same stack as booking (full
      middleware, session, user, CSRF check) answering a constant — measured before and after;
@@ -25,8 +27,9 @@ One run, printed as it goes:
    chain's lock (what every booking's audit entry costs), and one workflow.book in-process
    (time and SQL statements).
 
-Rate limits stay on at their defaults (per account; every user books once, so they never
-trigger, and their cache increment is in the figures); the waiting room is off
+Rate limits stay on at their defaults (per account, counted in the shared cache; every user
+books once, so they never trigger, and their cache increment is in the figures); the
+waiting room is off
 (BOOKING_RUSH_THRESHOLD=0: wrk does not follow a waiting page). Needs PostgreSQL on
 127.0.0.1:5432 and wrk. Never run in CI.
 """
@@ -126,7 +129,14 @@ def prepare(args, rng: random.Random) -> tuple[list[int], list[tuple[str, str]]]
         )
         cookies.append((key, secrets.token_hex(16)))  # a CSRF secret: 32 characters
     Session.objects.bulk_create(sessions, batch_size=1000)
-    assert settings.SESSION_ENGINE.endswith(".db"), settings.SESSION_ENGINE
+    engine = settings.SESSION_ENGINE.rsplit(".", 1)[-1]
+    assert engine in ("db", "cached_db"), settings.SESSION_ENGINE
+    if engine == "cached_db":
+        # What signing in does with a shared cache: the session is written through to it.
+        from django.contrib.sessions.backends.cached_db import SessionStore as CachedStore
+
+        for key, _csrf in cookies:
+            CachedStore(session_key=key).load()
     return chosen, cookies
 
 
@@ -346,6 +356,13 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=64, help="concurrent wrk clients")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker")
+    parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379/11",
+        help="the shared cache (sessions, rate limits) as in production; this database number "
+        "is flushed first; 'none' for local memory per worker (sessions then in PostgreSQL only)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--port", type=int, default=8094)
     parser.add_argument("--database", default="servicehall_bench_booking")
@@ -365,10 +382,23 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "DB_CONN_MAX_AGE": "600",
     }
+    cache_note = "local memory per worker, sessions in PostgreSQL"
+    if args.redis != "none":
+        try:
+            import redis
+
+            redis.Redis.from_url(args.redis).flushdb()
+        except Exception as exc:  # noqa: BLE001 - no Redis here: measure without it
+            say(f"(no Redis at {args.redis}: {exc}; local memory instead)")
+        else:
+            env["CACHE_BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+            env["CACHE_LOCATION"] = args.redis
+            cache_note = f"Redis {args.redis}, sessions cached_db"
     env_all = {**os.environ, **env}
     say(
         f"== bench-booking: {args.slots} slots (capacity 1–5), {args.users:,} users, "
-        f"{args.clients} clients, {args.workers} gunicorn workers, {os.cpu_count()} CPUs"
+        f"{args.clients} clients, {args.workers} gunicorn workers × {args.threads} threads, "
+        f"{os.cpu_count()} CPUs; cache: {cache_note}"
     )
     started = time.perf_counter()
     fresh_database(args.database)
@@ -400,10 +430,11 @@ def main() -> int:
         for s, c in cookies[args.users :][:200]
     ]
 
-    # gthread with one thread a worker: one request at a time per process, like sync, but an
-    # idle keep-alive connection (a client that has finished) does not hold a worker.
+    # gthread with one thread a worker (default): one request at a time per process, like
+    # sync, but an idle keep-alive connection (a client that has finished) does not hold a
+    # worker.
     server = start_server(
-        env_all, args.port, args.workers, worker_class=("gthread", "--threads", "1")
+        env_all, args.port, args.workers, worker_class=("gthread", "--threads", str(args.threads))
     )
     try:
         run_clients(args, "warm", warm + floor[:400] + lean[:400], workdir)
