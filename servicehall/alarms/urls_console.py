@@ -3,12 +3,14 @@
 from django.urls import path
 
 from . import views_console as views
+from . import views_figures
 
 app_name = "alarms_console"
 urlpatterns = [
     path("", views.console, name="console"),
     path("live/", views.console_live, name="console_live"),
     path("new/", views.new_call, name="new_call"),
+    path("figures/", views_figures.figures, name="figures"),
     path("units/<int:unit_pk>/status/", views.unit_status, name="unit_status"),
     path("sms/<int:pk>/", views.thread, name="thread"),
     path("sms/<int:pk>/live/", views.thread_live, name="thread_live"),

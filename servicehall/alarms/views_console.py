@@ -271,6 +271,7 @@ def _render_console(request, *, status=200, error=""):
         **_console_lists(user),
         "desks": [desk for desk in Desk.values if desk in alarm_rules.desks_of(user)],
         "may_take": any(alarm_rules.may_take(user, line) for line in ("110", "119", "122")),
+        "may_view_figures": alarm_rules.may_view_figures(user),
         "websocket_path": WEBSOCKET_PATH,
         "error": error,
     }
