@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 .DEFAULT_GOAL := help
-.PHONY: help run worker bench-names bench-booking test lint format setup demo-data system-deps test-system-deps messages clean
+.PHONY: help run worker bench-names bench-booking bench-alarms test lint format setup demo-data system-deps test-system-deps messages clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ bench-names: $(VENV)/.installed ## benchmark: 10M residents, load + build, the n
 bench-booking: $(VENV)/.installed ## benchmark: 2,000 users rush 200 slots over HTTP; overbooking must be 0 (PostgreSQL, wrk)
 	@command -v wrk >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq wrk; }
 	$(PY) bench/booking.py $(BENCH_ARGS)
+
+bench-alarms: $(VENV)/.installed ## benchmark: 12110 SMS at 200/s over the HTTP callback to two live consoles; delay, lost, reordered (PostgreSQL, Redis)
+	$(PY) bench/alarms.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed ## ruff check and format check
 	$(VENV)/bin/ruff check .

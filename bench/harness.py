@@ -1,12 +1,16 @@
 """What the benchmarks share: a fresh PostgreSQL database, manage.py, gunicorn serving the
-hall (DEBUG off) and wrk's latency output. Imported by bench/names.py and bench/booking.py
-(run as scripts, so this directory is on sys.path)."""
+hall (DEBUG off), the ASGI process of the console's WebSockets, wrk's latency output and how
+busy the machine was. Imported by bench/names.py, bench/booking.py and bench/alarms.py (run
+as scripts, so this directory is on sys.path)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -40,9 +44,11 @@ def start_server(
     workers: int,
     ready_path: str = "/api/bench/floor",
     worker_class: tuple[str, ...] = ("sync",),
+    extra_args: tuple[str, ...] = (),
 ) -> subprocess.Popen:
     """gunicorn with `workers` workers (sync unless `worker_class` says otherwise, e.g.
-    ("gthread", "--threads", "1")) on 127.0.0.1:`port`, once `ready_path` answers."""
+    ("gthread", "--threads", "1")) on 127.0.0.1:`port`, once `ready_path` answers;
+    `extra_args` go to gunicorn as they are (e.g. ("--config", "bench/x.py"))."""
     server = subprocess.Popen(
         [
             GUNICORN,
@@ -57,6 +63,7 @@ def start_server(
             "-",
             "--log-level",
             "warning",
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,
@@ -88,3 +95,102 @@ def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of `values` (any order)."""
     ordered = sorted(values)
     return ordered[max(int(-(-fraction * len(ordered) // 1)), 1) - 1]
+
+
+def start_asgi(env: dict, port: int, server: str = "daphne") -> subprocess.Popen:
+    """The ASGI process (config.asgi: the console's WebSockets) on 127.0.0.1:`port` under
+    daphne (the README's production example) or uvicorn, once it answers HTTP."""
+    bin_dir = ROOT / ".venv" / "bin"
+    if server == "daphne":
+        command = [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port), "-v", "0"]
+        command.append("config.asgi:application")
+    elif server == "uvicorn":
+        command = [str(bin_dir / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    else:
+        raise ValueError(f"unknown ASGI server {server!r}")
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/bench/floor", timeout=2).read()
+            return process
+        except urllib.error.HTTPError:
+            return process  # it answers (whatever the status): it is up
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM a server started here and wait for it (SIGKILL if it does not end)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class CpuMeter:
+    """How busy the whole machine was between start() and stop(): the share of all CPUs'
+    time not idle (from /proc/stat), and the load averages at the end."""
+
+    @staticmethod
+    def _sample() -> tuple[int, int]:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields), idle
+
+    def start(self) -> CpuMeter:
+        self.begin = self._sample()
+        return self
+
+    def stop(self) -> dict:
+        total, idle = self._sample()
+        spent = total - self.begin[0]
+        busy = 1 - (idle - self.begin[1]) / spent if spent else 0.0
+        return {"busy": busy, "load": os.getloadavg()}
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (from /proc/<pid>/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time consumed so far by the processes `pids` (those still alive)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def pids_named(name: str) -> list[int]:
+    """Processes whose command name is `name` (e.g. redis-server), for CPU accounting only."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() == name:
+                pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
