@@ -214,7 +214,7 @@ def require_work(actor, incident: Incident) -> None:
 def _require_open(incident: Incident) -> None:
     if incident.status not in OPEN_STATUSES:
         raise AlarmError(
-            _("警情已%(status)s，不能再操作。") % {"status": Status(incident.status).label},
+            _("警情%(status)s，不能再操作。") % {"status": Status(incident.status).label},
             "not_open",
         )
 

@@ -259,3 +259,12 @@ def test_the_database_keeps_the_desks_and_the_coordinates(centre):
         Unit.objects.create(code="X1", name="x", kind="fire_engine", desk="police", district_id=1)
     with pytest.raises(IntegrityError), transaction.atomic():
         Incident.objects.filter(pk=incident.pk).update(lat=Decimal("91"), lon=Decimal("1"))
+
+
+def test_a_closed_incident_says_so_once(centre):
+    """The status label already says 已 (已结警): the refusal must not say it twice."""
+    incident = workflow.create_from_call(actor=centre, line="110", summary="噪音扰民")
+    workflow.close(actor=centre, incident=incident, outcome="advice")
+    with pytest.raises(workflow.AlarmError) as refused:
+        workflow.classify(actor=centre, incident=incident, desks=["police"])
+    assert "警情已结警，不能再操作。" in str(refused.value.messages[0])
