@@ -2,11 +2,12 @@
 a console's group, and every publish of a process goes through one long-lived event loop
 (a new loop per call would open a new Redis connection per call)."""
 
+import asyncio
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import channel_layers
 
 from servicehall.alarms import live
@@ -36,18 +37,30 @@ def redis_layer(settings):
     channel_layers.backends.pop("default", None)
 
 
+def run(coroutine_function, *args):
+    """Run an async layer call to the end in a thread of its own: a browser test earlier in
+    the run may leave an event loop in this thread, where async_to_sync refuses to work."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine_function(*args)).result(timeout=10)
+
+
+async def console_of(layer, group: str) -> str:
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    return channel
+
+
 def receive(layer, channel, count: int) -> list[dict]:
     """`count` messages of `channel`, read in one event loop (as a console's consumer does)."""
 
     async def read():
         return [await layer.receive(channel) for _ in range(count)]
 
-    return async_to_sync(read)()
+    return run(read)
 
 
 def test_notices_reach_the_desk_group_through_one_loop(redis_layer):
-    console = async_to_sync(redis_layer.new_channel)()
-    async_to_sync(redis_layer.group_add)(live.desk_group("fire"), console)
+    console = run(console_of, redis_layer, live.desk_group("fire"))
     loops = set()
     for n in (1, 2):
         live.publish("incident.created", {"incident": n, "desks": ["fire"], "district": None})
@@ -59,8 +72,7 @@ def test_notices_reach_the_desk_group_through_one_loop(redis_layer):
 
 
 def test_other_desks_hear_nothing(redis_layer):
-    console = async_to_sync(redis_layer.new_channel)()
-    async_to_sync(redis_layer.group_add)(live.desk_group("traffic"), console)
+    console = run(console_of, redis_layer, live.desk_group("traffic"))
     live.publish("incident.created", {"incident": 3, "desks": ["fire"], "district": None})
     live.publish("incident.created", {"incident": 4, "desks": ["traffic"], "district": None})
     (message,) = receive(redis_layer, console, 1)
