@@ -4,26 +4,24 @@ import ast
 import inspect
 from pathlib import Path
 
-from servicehall.cases.tests.test_structure import _writes_status
+from servicehall.core.tests.structure import (
+    long_modules,
+    status_targets,
+    status_writers,
+    writes_status,
+)
 
 ALARMS = Path(__file__).resolve().parents[1]
 WRITERS = {"workflow.py", "sms.py"}
 
 
 def test_only_the_workflow_module_writes_statuses():
-    offenders = {}
-    for path in ALARMS.rglob("*.py"):
-        if path.name in WRITERS or "tests" in path.parts or "migrations" in path.parts:
-            continue
-        lines = _writes_status(ast.parse(path.read_text(encoding="utf-8")))
-        if lines:
-            offenders[str(path.relative_to(ALARMS))] = lines
-    assert offenders == {}
+    assert status_writers(ALARMS, WRITERS) == {}
 
 
 def test_the_guard_sees_a_status_write():
-    assert _writes_status(ast.parse("unit.status = 'available'")) == [1]
-    assert _writes_status(ast.parse("Unit.objects.filter(pk=1).update(status='x')")) == [1]
+    assert writes_status(ast.parse("unit.status = 'available'")) == [1]
+    assert writes_status(ast.parse("Unit.objects.filter(pk=1).update(status='x')")) == [1]
 
 
 def test_verbs_take_a_keyword_only_actor_and_never_a_request():
@@ -44,22 +42,8 @@ def test_verbs_take_a_keyword_only_actor_and_never_a_request():
 
 
 def test_modules_stay_readable():
-    long = {
-        str(p.relative_to(ALARMS)): n
-        for p in ALARMS.rglob("*.py")
-        if "migrations" not in p.parts
-        and (n := len(p.read_text(encoding="utf-8").splitlines())) > 800
-    }
-    assert long == {}
+    assert long_modules(ALARMS) == {}
 
 
 def test_sms_changes_incidents_only_through_workflow_transition():
-    tree = ast.parse((ALARMS / "sms.py").read_text(encoding="utf-8"))
-    assigned = {
-        ast.unparse(target)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        for target in node.targets
-        if isinstance(target, ast.Attribute) and target.attr == "status"
-    }
-    assert assigned == {"thread.status"}
+    assert status_targets(ALARMS / "sms.py") == {"thread.status"}
