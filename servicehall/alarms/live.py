@@ -14,8 +14,10 @@ console reads the rest over HTTP with the viewer's own permissions), e.g.
 Routing: one channel-layer group per desk and district. A city-level dispatcher's console
 joins `alarms.<desk>` (every event of the desk); a district-level one joins
 `alarms.<desk>.d<district>` and `alarms.<desk>.dnone` (incidents not located yet), which is
-what rules.visible_incidents shows them. An SMS event names its incident only; its desks and
-district are read here. The layer is in-memory in the embedded default (one process serves
+what rules.visible_incidents shows them. Every payload carries the desks and district it is
+routed by (an SMS event its incident's, sms._sms_payload), so publishing reads nothing from
+the database; a payload without them (none is published today) falls back to one query for
+its incident. The layer is in-memory in the embedded default (one process serves
 pages and sockets) and Redis in production (settings CHANNEL_LAYERS).
 
 A failure to publish never undoes the committed change (it is logged); a console's reload
@@ -33,6 +35,7 @@ from asgiref.sync import async_to_sync
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "console.event"  # the consumer's handler: ConsoleConsumer.console_event
+SIGNED_OUT_TYPE = "console.signed_out"  # ConsoleConsumer.console_signed_out
 KINDS = frozenset(
     {"incident.created", "incident.changed", "unit.changed", "sms.received", "sms.sent"}
 )
@@ -75,7 +78,7 @@ def close_consoles(sender=None, *, user=None, **kwargs) -> None:
     if user is None or user.pk is None or layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(user_group(user.pk), {"type": "console.signed_out"})
+        async_to_sync(layer.group_send)(user_group(user.pk), {"type": SIGNED_OUT_TYPE})
     except Exception:  # noqa: BLE001 - signing out must never fail on the layer
         log.exception("alarms: could not close the consoles of user %s", user.pk)
 
@@ -85,7 +88,7 @@ def _routing(payload: dict) -> tuple[list[str], int | None]:
         desks = payload["desks"]
     elif "desk" in payload:
         desks = [payload["desk"]]
-    else:  # an SMS event: its incident's desks and district
+    else:  # a payload naming its incident only (a fallback: one query, after commit)
         from .models import Incident
 
         row = Incident.objects.filter(pk=payload.get("incident")).first()

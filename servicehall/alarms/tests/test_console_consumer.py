@@ -1,14 +1,20 @@
 """The console's WebSocket: who may listen, and which desk's events reach whom (the
 in-memory channel layer, through the full ASGI stack of config/asgi.py with the session
-cookie a browser would send)."""
+cookie a browser would send). The consumer is async: a notice reaches the browser without a
+worker-thread hop."""
 
+import inspect
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.consumer import AsyncConsumer, SyncConsumer
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 
 from config.asgi import application
@@ -20,6 +26,7 @@ from servicehall.accounts.tests.factories import (
     login_verified_staff,
 )
 from servicehall.alarms import live, sms, workflow
+from servicehall.alarms.consumers import REFUSED, ConsoleConsumer
 
 from .conftest import SQUARE, dispatcher_of
 
@@ -54,14 +61,30 @@ def socket(cookie: bytes, origin: bytes = b"http://testserver") -> WebsocketComm
 
 
 def run(coroutine_function):
-    return async_to_sync(coroutine_function)()
+    """Run a scenario to the end in a thread of its own: a browser test earlier in the run
+    may leave an event loop in this thread, where async_to_sync refuses to work. The
+    scenario's database work (database_sync_to_async) runs in that thread too; its
+    connection is closed before the test's flush."""
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            return pool.submit(async_to_sync(coroutine_function)).result(timeout=60)
+        finally:
+            pool.submit(connections.close_all).result(timeout=10)
 
 
-async def refused(cookie, **kwargs) -> bool:
+async def refusal(cookie, **kwargs) -> int | None:
+    """The close code of a refused handshake; None if the socket was accepted."""
     communicator = socket(cookie, **kwargs)
-    connected, _code = await communicator.connect(timeout=5)
+    connected, code = await communicator.connect(timeout=5)
     await communicator.disconnect()
-    return not connected
+    return None if connected else code
+
+
+def test_the_consumer_is_async():
+    assert issubclass(ConsoleConsumer, AsyncConsumer)
+    assert not issubclass(ConsoleConsumer, SyncConsumer)
+    for name in ("connect", "disconnect", "console_event", "console_signed_out", "dispatch"):
+        assert inspect.iscoroutinefunction(getattr(ConsoleConsumer, name)), name
 
 
 def test_only_verified_dispatchers_may_listen(districts):
@@ -80,8 +103,8 @@ def test_only_verified_dispatchers_may_listen(districts):
 
     async def scenario():
         for who, cookie in cookies.items():
-            assert await refused(cookie), who
-        assert await refused(allowed, origin=b"http://evil.example")  # other origins
+            assert await refusal(cookie) == REFUSED, who
+        assert await refusal(allowed, origin=b"http://evil.example") is not None  # origins
         communicator = socket(allowed)
         connected, _ = await communicator.connect(timeout=5)
         assert connected
@@ -171,6 +194,10 @@ def test_an_inbound_sms_reaches_the_police_desk_with_its_thread(districts):
         assert set(kinds) == {"incident.created", "sms.sent", "sms.received"}
         assert kinds["sms.received"]["thread"] == message.thread_id
         assert "13800138000" not in str(kinds)  # ids and statuses, no personal data
+        # The routing rides along (publishing reads no incident): a new SMS alarm is the
+        # police desk's and not located yet.
+        for kind in ("sms.sent", "sms.received"):
+            assert (kinds[kind]["desks"], kinds[kind]["district"]) == (["police"], None)
         await communicator.disconnect()
 
     run(scenario)
@@ -219,6 +246,73 @@ def test_signing_out_hangs_up_the_console(districts):
         await database_sync_to_async(client.logout)()
         assert await communicator.receive_json_from(timeout=5) == {"event": "signed_out"}
         assert (await communicator.receive_output(timeout=5))["type"] == "websocket.close"
-        assert await refused(cookie)  # the session is gone
+        assert await refusal(cookie) == REFUSED  # the session is gone
 
     run(scenario)
+
+
+def test_notices_reach_the_browser_without_a_thread_hop(monkeypatch, districts):
+    """The point of the async consumer: forwarding a notice (or the sign-out) runs on the
+    event loop only, with no sync_to_async call (no worker thread, no database)."""
+    centre = dispatcher_of("zhihui")
+    cookie = cookie_of(centre)
+    hops = []
+    counting = False
+    original = SyncToAsync.__call__
+
+    async def counted(self, *args, **kwargs):
+        if counting:
+            hops.append(getattr(self.func, "__name__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted)
+
+    async def scenario():
+        nonlocal counting
+        layer = get_channel_layer()
+        communicator = socket(cookie)
+        assert (await communicator.connect(timeout=5))[0]
+        assert (await communicator.receive_json_from(timeout=5))["event"] == "hello"
+        counting = True
+        payload = {"incident": 7, "status": "new", "desks": ["fire"], "district": None}
+        for kind in ("incident.changed", "sms.received"):
+            await layer.group_send(
+                live.desk_group("fire"), {"type": live.EVENT_TYPE, "kind": kind, "payload": payload}
+            )
+            assert await communicator.receive_json_from(timeout=5) == {**payload, "event": kind}
+        await communicator.send_json_to({"ignored": True})  # the console only listens
+        assert await communicator.receive_nothing(timeout=0.2)
+        await layer.group_send(live.user_group(centre.pk), {"type": live.SIGNED_OUT_TYPE})
+        assert await communicator.receive_json_from(timeout=5) == {"event": "signed_out"}
+        assert (await communicator.receive_output(timeout=5))["type"] == "websocket.close"
+        counting = False
+        assert hops == []
+        await communicator.disconnect()
+
+    run(scenario)
+
+
+def test_sms_notices_are_routed_without_a_query(monkeypatch, districts, django_assert_num_queries):
+    """An SMS notice carries its incident's desks and district (the incident's current ones:
+    here located after the first message), so publishing after commit reads nothing."""
+    centre = dispatcher_of("zhihui")
+    published = []
+    monkeypatch.setattr(live, "publish", lambda kind, payload: published.append((kind, payload)))
+
+    def receive(message_id):
+        return sms.receive_sms(
+            gateway="test", message_id=message_id, phone="13800138001", text="有人砸门"
+        )
+
+    first = receive("m-1")
+    workflow.set_location(
+        actor=centre, incident=first.thread.incident, district=districts["210102"]
+    )
+    receive("m-2")
+    notices = [(kind, payload) for kind, payload in published if kind.startswith("sms.")]
+    assert [kind for kind, _ in notices] == ["sms.sent", "sms.received"] * 2
+    heping = districts["210102"].pk
+    assert [payload["district"] for _, payload in notices] == [None, None, heping, heping]
+    with django_assert_num_queries(0):
+        groups = [live.groups_for_event(payload) for _, payload in notices]
+    assert groups[-1] == ["alarms.police", f"alarms.police.d{heping}"]
