@@ -115,7 +115,7 @@ def console_sessions() -> list[str]:
         assert "police" in alarm_rules.desks_of(user) and alarm_rules.district_of(user) is None
         session = store_class()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "servicehall.accounts.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session[STAFF_SEEN_KEY] = time.time()

@@ -121,7 +121,7 @@ def prepare(args, rng: random.Random) -> tuple[list[int], list[tuple[str, str]]]
         key = secrets.token_hex(16)
         data = {
             SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            BACKEND_SESSION_KEY: "servicehall.accounts.backends.ModelBackend",
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
         sessions.append(

@@ -29,7 +29,7 @@ from . import actions, signin
 from .forms import LoginForm, OTPForm, RegistrationForm
 from .models import Role, StaffProfile, User
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "servicehall.accounts.backends.ModelBackend"
 
 
 @sensitive_post_parameters("password")

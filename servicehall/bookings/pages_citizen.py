@@ -4,8 +4,8 @@ offices and their items, a 7-day strip of availability, and the times of one day
 Read side only; booking itself is workflow.book. A time is shown once however many counters
 serve it (a citizen does not choose a counter): its places are the sum over the counters'
 slots, and the slot offered is the one with the most free places. When that one fills
-meanwhile, `slot_with_place` moves the booking to a sibling slot at the same time that still
-has a place, so "places left" on the page and the booking agree; the verb still decides.
+meanwhile, workflow.book books a sibling slot at the same time that still has a place, so
+"places left" on the page and the booking agree.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def times(office: Office, item, day: date, now: datetime | None = None, exclude=
     found: dict[datetime, Time] = {}
     best: dict[datetime, int] = {}  # the free places of the slot each time offers
     for slot in queryset:
-        free = slot.available if _bookable(slot, now) else 0
+        free = slot.available if slot_rules.is_bookable(slot, now) else 0
         time = found.get(slot.start)
         if time is None:
             found[slot.start] = Time(
@@ -186,15 +186,6 @@ def times(office: Office, item, day: date, now: datetime | None = None, exclude=
     return list(found.values())
 
 
-def _bookable(slot: Slot, now: datetime) -> bool:
-    return (
-        not slot.is_closed
-        and slot.release_at <= now
-        and slot.start > now
-        and slot.booked < slot.capacity
-    )
-
-
 def _state(slot: Slot, now: datetime) -> str:
     if slot.is_closed:
         return CLOSED
@@ -203,48 +194,6 @@ def _state(slot: Slot, now: datetime) -> str:
     if slot.release_at > now:
         return NOT_RELEASED
     return OPEN if slot.booked < slot.capacity else FULL
-
-
-def slot_with_place(slot: Slot, now: datetime | None = None) -> Slot:
-    """A slot at the same office, item and time with a free place (the emptiest first),
-    else `slot` itself so that the verb gives its refusal."""
-    sibling = (
-        slot_rules.bookable(
-            Slot.objects.filter(office_id=slot.office_id, item_id=slot.item_id, start=slot.start),
-            now=now,
-        )
-        .order_by("booked", "counter__code")
-        .first()
-    )
-    return sibling or slot
-
-
-SLOT_AND_SIBLINGS = """
-SELECT s.id, s.booked, s.capacity, s.is_closed, s.release_at, s.start, c.code AS counter_code
-FROM bookings_slot r
-JOIN bookings_slot s ON s.office_id = r.office_id AND s.item_id = r.item_id
-    AND s.date = r.date AND s.start = r.start
-JOIN bookings_office o ON o.id = s.office_id
-JOIN bookings_counter c ON c.id = s.counter_id
-WHERE r.id = %s AND o.is_active
-"""
-
-
-def slot_to_book(pk: int, now: datetime | None = None) -> Slot | None:
-    """What `slot_with_place` gives for the slot `pk` at an active office (None when there
-    is no such slot), in one statement: the slot and its siblings at the same time, chosen
-    here. The slot comes back as `Slot(pk=…)` only: the verb reads it.
-
-    Raw SQL on purpose: it is the booking POST's first read, and compiling the same self-join
-    as a queryset (Exists, OuterRef, select_related) cost ~3 ms of Python a request, the
-    statement itself ~0.3 ms."""
-    now = now or timezone.now()
-    found = list(Slot.objects.raw(SLOT_AND_SIBLINGS, [pk]))  # converted as the ORM does
-    if not any(s.pk == pk for s in found):
-        return None
-    with_place = [s for s in found if _bookable(s, now)]
-    best = min(with_place, key=lambda s: (s.booked, s.counter_code), default=None)
-    return Slot(pk=best.pk if best else pk)
 
 
 # --- the operator's and the liaison's desk: office and item in one choice -------------------

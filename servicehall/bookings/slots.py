@@ -133,3 +133,13 @@ def bookable(queryset=None, now: datetime | None = None):
     return queryset.filter(
         release_at__lte=now, start__gt=now, is_closed=False, booked__lt=F("capacity")
     )
+
+
+def is_bookable(slot: Slot, now: datetime) -> bool:
+    """`bookable` for one slot already in hand."""
+    return (
+        not slot.is_closed
+        and slot.release_at <= now
+        and slot.start > now
+        and slot.booked < slot.capacity
+    )

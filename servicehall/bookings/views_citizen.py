@@ -52,6 +52,8 @@ INPUT_REFUSALS = {
 def refusal_status(error: BookingError) -> int:
     if error.code in INPUT_REFUSALS:
         return 400
+    if error.code == "not_found":
+        return 404
     return 403 if error.code == "restricted" else 409
 
 
@@ -175,8 +177,9 @@ def book(request, slot_pk):
     try:
         booking = workflow.book(
             actor=request.user,
-            slot=pages.slot_with_place(slot),
+            slot=slot,
             client_token=form.cleaned_data["client_token"],
+            at_any_counter=True,
             phone=form.cleaned_data["phone"] or None,
         )
     except BookingError as error:
@@ -295,8 +298,9 @@ def rebook(request, code):
         new = workflow.rebook(
             actor=request.user,
             booking=booking,
-            slot=pages.slot_with_place(slot, now),
+            slot=slot,
             client_token=form.cleaned_data["client_token"],
+            at_any_counter=True,
         )
     except BookingError as error:
         context["error"] = error

@@ -115,8 +115,9 @@ def liaison_book(request):
     try:
         booking = workflow.book(
             actor=request.user,
-            slot=pages.slot_with_place(slot),
+            slot=slot,
             client_token=form.cleaned_data["client_token"],
+            at_any_counter=True,
             enterprise=enterprise,
             **form.book_kwargs(),
         )

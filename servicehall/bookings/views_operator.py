@@ -107,8 +107,9 @@ def operator_book(request):
     try:
         booking = workflow.book(
             actor=request.user,
-            slot=pages.slot_with_place(slot),
+            slot=slot,
             client_token=form.cleaned_data["client_token"],
+            at_any_counter=True,
             **form.book_kwargs(),
         )
     except BookingError as error:

@@ -16,21 +16,23 @@ booking already made.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from servicehall.core import audit
+from servicehall.catalog.models import ServiceItem
+from servicehall.core import audit, rows
 from servicehall.core.idnumbers import id_number_error, normalize_id_number
 from servicehall.notify.outbox import notify_sms
 
-from . import rules
+from . import rules, sql
+from . import slots as slot_rules
 from .models import (
     LIVE_STATUSES,
     Booking,
@@ -39,6 +41,7 @@ from .models import (
     Channel,
     Closure,
     DocumentType,
+    Office,
     OfficeKind,
     Slot,
 )
@@ -101,7 +104,7 @@ def transition(
 
 def record(booking, action, *, actor, from_status="", details=None, actor_label=""):
     details = details or {}
-    event = BookingEvent.objects.create(
+    event = BookingEvent(
         booking=booking,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
@@ -109,6 +112,7 @@ def record(booking, action, *, actor, from_status="", details=None, actor_label=
         to_status=booking.status,
         details=details,
     )
+    rows.insert(event)
     audit.record(
         actor=actor,
         actor_label=actor_label,
@@ -287,7 +291,7 @@ def _check_slot(slot: Slot, item, now: datetime) -> None:
             % {"when": timezone.localtime(slot.release_at).strftime("%Y-%m-%d %H:%M")},
             "not_released",
         )
-    if slot.is_closed or not slot.office.is_active:
+    if slot.is_closed:
         raise BookingError(_("该时段已停止办理，请选择其他时段。"), "closed")
 
 
@@ -316,29 +320,32 @@ def book(
     nationality: str = "",
     phone: str | None = None,
     enterprise=None,
+    at_any_counter: bool = False,
     now: datetime | None = None,
 ) -> Booking:
-    """Book a place in `slot`. A citizen books for themself; an operator (dispatcher,
+    """Book a place in `slot` or, `at_any_counter`, at its time: the emptiest of it and the
+    other counters' slots of the same office, item and time that have a place (what the
+    pages and the API offer: a person books a time, not a counter). A citizen books for themself; an operator (dispatcher,
     window_clerk) for a caller (name, ID or passport number, phone); a liaison for a foreign
     employee of `enterprise` at a visa office (name, passport number). The same
     `client_token` again returns the booking already made.
 
-    Cheap refusals first: one read gives the slot (with office and item) and whether this
-    client token has booked before; a slot seen full is refused from that row, before the
-    person's bookings are looked at (most requests at a release moment find the slot full).
-    The guarded UPDATE in `_book` stays the guarantee. When this call opens the transaction
-    (the views), the UPDATE and the INSERT run without a savepoint: a conflict on a unique
-    key rolls the whole transaction back and is sorted out after it."""
+    Cheap refusals first: one read gives the slots of that time (with office and item) and
+    whether this client token has booked before; a time seen full is refused from those
+    rows, before the person's bookings are looked at (most requests at a release moment find
+    it full). The guarded UPDATE in `_book` stays the guarantee. When this call opens the
+    transaction (the views), the UPDATE and the INSERT run without a savepoint: a conflict
+    on a unique key rolls the whole transaction back and is sorted out after it."""
     if not client_token or len(client_token) > 64:
         raise ValueError("book() needs a client_token of 1 to 64 characters")
     now = now or timezone.now()
     for _attempt in range(3):
-        slot = _slot_and_token(slot.pk, client_token)
-        if slot.token_booking is not None:
-            return _same_submit(_by_pk(slot.token_booking), actor)
+        asked, chosen, token_booking = _slots_at_time(slot.pk, client_token, now, at_any_counter)
+        if token_booking is not None:
+            return _same_submit(_by_pk(token_booking), actor)
         person = _person(
             actor,
-            slot,
+            asked,
             person_name=person_name,
             id_number=id_number,
             passport_number=passport_number,
@@ -346,33 +353,64 @@ def book(
             phone=phone,
             enterprise=enterprise,
         )
-        _check_slot(slot, item, now)
-        if slot.booked >= slot.capacity:
+        _check_slot(chosen, item, now)
+        if chosen.booked >= chosen.capacity:
             raise _refuse_full()
         savepoint = connection.in_atomic_block  # nested in a caller's transaction
         try:
             with transaction.atomic():
-                return _book(actor, slot, person, client_token, now, savepoint=savepoint)
+                return _book(actor, chosen, person, client_token, now, savepoint=savepoint)
         except IntegrityError:
             # Rolled back: a concurrent double submit committed first, the person got a
             # booking that day meanwhile, or (rarely) the random code was taken: tell which.
             existing = Booking.objects.filter(client_token=client_token).first()
             if existing is not None:
                 return _same_submit(existing, actor)
-            if _live(person, slot).exists():
+            if _live(person, chosen).exists():
                 raise _refuse_duplicate() from None
     raise BookingError(_("系统繁忙，请稍后重试。"), "busy")  # pragma: no cover - 3 code clashes
 
 
-def _slot_and_token(slot_pk: int, client_token: str) -> Slot:
-    """The slot with its office and item, and `token_booking`: the pk of the booking this
-    client token made, or None — one statement."""
-    made = Booking.objects.filter(client_token=client_token).values("pk")[:1]
-    return (
-        Slot.objects.select_related("office", "item")
-        .annotate(token_booking=Subquery(made))
-        .get(pk=slot_pk)
+def _slots_at_time(
+    slot_pk: int, client_token: str, now: datetime, at_any_counter: bool
+) -> tuple[Slot, Slot, int | None]:
+    """The slot `slot_pk` (at an active office, else not found); the slot to book — itself,
+    or `at_any_counter` the emptiest of it and its siblings with a place, else itself for
+    the refusal; and the pk of the booking `client_token` made, or None. One statement
+    (sql.SLOTS_AT_TIME); each slot comes with its office and item holding only the fields a
+    booking reads (the rest are deferred)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SLOTS_AT_TIME, [client_token, slot_pk])
+        found = [_slot_of(row) for row in cursor.fetchall()]
+    asked = next((s for s in found if s.pk == slot_pk), None)
+    if asked is None:
+        raise BookingError(_("未找到该预约时段，请重新选择。"), "not_found")
+    with_place = [s for s in found if at_any_counter and slot_rules.is_bookable(s, now)]
+    chosen = min(with_place, key=lambda s: (s.booked, s.counter_code), default=asked)
+    return asked, chosen, asked.token_booking
+
+
+def _slot_of(row) -> Slot:
+    """A row of sql.SLOTS_AT_TIME as a Slot with its office and item (deferred but for the
+    fields read). Datetimes come aware from PostgreSQL and naive UTC from SQLite."""
+    slot = Slot.from_db(None, sql.SLOT_FIELDS, [_aware(v) for v in row[:12]])
+    office_code, office_name, office_kind, item_code, item_name, counter, token = row[12:]
+    slot.office = Office.from_db(
+        None,
+        ["id", "code", "name", "kind"],
+        [slot.office_id, office_code, office_name, office_kind],
     )
+    slot.item = ServiceItem.from_db(
+        None, ["id", "code", "name"], [slot.item_id, item_code, item_name]
+    )
+    slot.counter_code, slot.token_booking = counter, token
+    return slot
+
+
+def _aware(value):
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _by_pk(pk: int) -> Booking:
@@ -395,22 +433,30 @@ def _live(person: dict, slot: Slot):
 
 def _check_person(person: dict, slot: Slot, today: date, client_token: str) -> int | None:
     """Refuse a person restricted for no-shows, then one with a live booking of the item
-    that day — one query over the person's bookings. That live booking may be this very
-    submit's, committed by a concurrent request since the token was looked up: its pk is
-    returned then (the same booking, not a refusal)."""
-    wanted = Q(item_id=slot.item_id, date=slot.date, status__in=LIVE_STATUSES)
-    if settings.BOOKING_NO_SHOW_LIMIT > 0:
-        wanted |= _no_shows_in_window(today)
-    rows = Booking.objects.filter(
-        wanted,
-        document_type=person["document_type"],
-        document_number=person["document_number"],
-    ).values_list("pk", "status", "date", "item_id", "client_token")
+    that day — one query over the person's bookings (sql.PERSON_BOOKINGS). That live
+    booking may be this very submit's, committed by a concurrent request since the token
+    was looked up: its pk is returned then (the same booking, not a refusal)."""
+    window_from = today - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.PERSON_BOOKINGS,
+            [
+                person["document_type"],
+                person["document_number"],
+                slot.item_id,
+                slot.date,
+                *LIVE_STATUSES,
+                BookingStatus.NO_SHOW,
+                window_from,
+                today,
+            ],
+        )
+        rows_found = cursor.fetchall()
     no_shows, live = [], None
-    for pk, status, day, item_id, token in rows:
+    for pk, status, day, token in rows_found:
         if status == BookingStatus.NO_SHOW:
             no_shows.append(day)
-        elif item_id == slot.item_id and day == slot.date and status in LIVE_STATUSES:
+        else:
             live = (pk, token)
     until = _restricted_until(no_shows, today)
     if until is not None:
@@ -423,6 +469,14 @@ def _check_person(person: dict, slot: Slot, today: date, client_token: str) -> i
             return live[0]
         raise _refuse_duplicate()
     return None
+
+
+def _take_place(slot: Slot, now: datetime) -> bool:
+    """The guarded UPDATE: one more booked place if the slot is still open and has one."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.TAKE_PLACE, [slot.pk, at, at])
+        return cursor.rowcount == 1
 
 
 def _book(
@@ -444,21 +498,14 @@ def _book(
     for _attempt in range(3):
         try:
             with transaction.atomic(savepoint=savepoint):
-                taken = Slot.objects.filter(
-                    pk=slot.pk,
-                    booked__lt=F("capacity"),
-                    is_closed=False,
-                    release_at__lte=now,
-                    start__gt=now,
-                ).update(booked=F("booked") + 1)
-                if not taken:
+                if not _take_place(slot, now):
                     if Slot.objects.filter(pk=slot.pk, is_closed=True).exists():
                         raise BookingError(_("该时段已停止办理，请选择其他时段。"), "closed")
                     raise _refuse_full()
-                booking = Booking.objects.create(
+                booking = Booking(
                     slot=slot,
-                    office_id=slot.office_id,
-                    item_id=slot.item_id,
+                    office=slot.office,
+                    item=slot.item,
                     date=slot.date,
                     booked_by=actor,
                     client_token=client_token,
@@ -466,6 +513,7 @@ def _book(
                     rebooked_from=rebooked_from,
                     **person,
                 )
+                rows.insert(booking)
             break
         except IntegrityError:
             if not savepoint:
@@ -558,10 +606,16 @@ def _sms_fields(booking: Booking) -> dict:
 
 
 def rebook(
-    *, actor, booking: Booking, slot: Slot, client_token: str, now: datetime | None = None
+    *,
+    actor,
+    booking: Booking,
+    slot: Slot,
+    client_token: str,
+    at_any_counter: bool = False,
+    now: datetime | None = None,
 ) -> Booking:
-    """Cancel `booking` and book `slot` (same item) for the same person, atomically: if the
-    new slot is refused, the old booking stands."""
+    """Cancel `booking` and book `slot` (same item; `at_any_counter` as for `book`) for the
+    same person, atomically: if the new slot is refused, the old booking stands."""
     if not client_token or len(client_token) > 64:
         raise ValueError("rebook() needs a client_token of 1 to 64 characters")
     now = now or timezone.now()
@@ -572,7 +626,7 @@ def rebook(
         old = _locked(booking)
         if not rules.may_handle_booking(actor, old):
             raise PermissionDenied(_("您无权更改此预约。"))
-        slot = Slot.objects.select_related("office", "item").get(pk=slot.pk)
+        _asked, slot, _token = _slots_at_time(slot.pk, client_token, now, at_any_counter)
         if slot.item_id != old.item_id:
             raise BookingError(_("改约只能选择同一事项的时段。"), "wrong_item")
         if slot.pk == old.slot_id:

@@ -86,10 +86,8 @@ class AuditEntry(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnlyError("audit entries cannot be updated")
-        if not getattr(self, "_written_by_record", False):
-            raise AppendOnlyError("audit entries are written only through audit.record()")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
+        # audit.record() inserts its rows itself (core.rows), never through save().
+        raise AppendOnlyError("audit entries are written only through audit.record()")
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit entries cannot be deleted (use the purge_audit command)")

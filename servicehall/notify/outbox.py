@@ -36,6 +36,8 @@ from django.db.models import Model
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
+from servicehall.core import rows
+
 from .models import Channel, Message, Status, mask_recipient
 
 __all__ = ["enqueue", "normalise_phone", "notify_email", "notify_sms"]
@@ -130,14 +132,12 @@ def enqueue(
             mask_recipient(channel, to),
         )
 
-    if dedupe_key is None:
-        message.save(force_insert=True)
+    # INSERT ... ON CONFLICT DO NOTHING RETURNING id: a row back is ours; none means the key
+    # is held, and the row that holds it is read. Unlike get_or_create this needs no
+    # savepoint and logs no error, and on PostgreSQL the INSERT blocks on a concurrent
+    # uncommitted holder of the key, so the read afterwards sees whichever row won.
+    if rows.insert(message, ignore_conflicts=dedupe_key is not None):
         return message
-    # INSERT ... ON CONFLICT DO NOTHING (SQLite: INSERT OR IGNORE), then read the row that
-    # holds the key. Unlike get_or_create this needs no savepoint and logs no error, and on
-    # PostgreSQL the INSERT blocks on a concurrent uncommitted holder of the key, so the
-    # read afterwards sees whichever row won.
-    Message.objects.bulk_create([message], ignore_conflicts=True)
     return Message.objects.get(dedupe_key=dedupe_key)
 
 

@@ -263,7 +263,11 @@ def _check(raw, result) -> None:
 
 
 def _fetch(params: list) -> list:
-    if connection.vendor == "postgresql":
+    # The libpq path only outside a transaction block (the API's requests): psycopg drops
+    # every prepared statement (DEALLOCATE ALL) after a ROLLBACK, also to a savepoint, once
+    # it has prepared statements of its own, and finding ours gone inside a block would
+    # abort the caller's transaction; in autocommit it costs one re-prepare.
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
         return _fetch_postgresql(params)
     name, plain, toned, with_detail = params
     with connection.cursor() as cursor:
