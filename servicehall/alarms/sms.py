@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from servicehall.core import rows
 from servicehall.notify import outbox
 
+from . import sql
 from .conf import setting
 from .models import (
     HUMAN_KINDS,
@@ -77,16 +79,27 @@ def _next_sequence(thread: SmsThread) -> int:
     return thread.last_sequence
 
 
-def _queue_out(thread: SmsThread, kind: str, text: str, *, actor, now) -> SmsMessage:
-    """An outbound message in a locked thread: numbered, stored, queued in the outbox."""
-    sequence = _next_sequence(thread)
+def _queue_out(
+    thread: SmsThread,
+    kind: str,
+    text: str,
+    *,
+    actor,
+    now,
+    sequence: int | None = None,
+    announce: bool = True,
+) -> SmsMessage:
+    """An outbound message in a locked thread: numbered (the next number, or `sequence`
+    when the caller numbers it), stored, queued in the outbox, and announced to the
+    consoles unless the caller's own notice covers it."""
+    sequence = sequence or _next_sequence(thread)
     queued = outbox.notify_sms(
         thread.phone,
         text,
         dedupe_key=f"alarm-sms:{thread.pk}:{sequence}",
         about=thread.incident,
     )
-    message = SmsMessage.objects.create(
+    message = SmsMessage(
         thread=thread,
         sequence=sequence,
         direction=Direction.OUT,
@@ -96,38 +109,10 @@ def _queue_out(thread: SmsThread, kind: str, text: str, *, actor, now) -> SmsMes
         sent_by=actor if getattr(actor, "is_authenticated", False) else None,
         outbox=queued,
     )
-    publish_after_commit("sms.sent", _sms_payload(message, thread))
+    rows.insert(message)
+    if announce:
+        publish_after_commit("sms.sent", _sms_payload(message, thread))
     return message
-
-
-def _stored(gateway: str, message_id: str) -> SmsMessage | None:
-    message = SmsMessage.objects.filter(gateway=gateway, gateway_message_id=message_id).first()
-    if message is not None:
-        message.repeated = True  # adapters log a redelivery; nothing else differs
-    return message
-
-
-def _open_thread(phone: str, received_at, now) -> tuple[SmsThread, bool]:
-    """The open thread of `phone`, locked; or a new thread with a new incident (True)."""
-    thread = (
-        SmsThread.objects.select_for_update()
-        .select_related("incident")
-        .filter(phone=phone, status=ThreadStatus.OPEN)
-        .first()
-    )
-    if thread is not None:
-        return thread, False
-    incident = Incident.objects.create(
-        number=next_number(now),
-        channel=Channel.SMS,
-        status=Status.NEW,
-        caller_number=phone,
-        received_at=received_at,
-        **desk_fields({Desk.POLICE}),
-    )
-    # The partial UNIQUE on open threads refuses a twin opened concurrently (IntegrityError;
-    # the twin waited on the incident counter, so it holds no lock we could wait for).
-    return SmsThread.objects.create(phone=phone, incident=incident, opened_at=now), True
 
 
 def receive_sms(
@@ -151,32 +136,29 @@ def receive_sms(
     )
     received_at = not_future(received_at, now)
     label = f"system:sms:{gateway}"[:64]
-    with transaction.atomic(durable=True):
-        # Two tries: a concurrent first message from the same number opens the thread, or
-        # a concurrent redelivery stores the message, between our look and our insert.
-        for attempt in (1, 2):
-            stored = _stored(gateway, message_id)
-            if stored is not None:
-                return stored
-            try:
-                with transaction.atomic():
-                    return _receive(gateway, message_id, phone, text, received_at, now, label)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
+    # Two tries: a concurrent first message from the same number opens the thread, or a
+    # concurrent redelivery stores the message, between our look and our insert. The unique
+    # keys refuse the second of the twins; its transaction is rolled back whole (no
+    # savepoint to pay for on every message) and run again, when the look finds the winner.
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic(durable=True):
+                return _receive(gateway, message_id, phone, text, received_at, now, label)
+        except IntegrityError:
+            if attempt == 2:
+                raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMessage:
-    thread, opened = _open_thread(phone, received_at, now)
-    # Looked again under the thread lock: a redelivery that waited on it finds the message
-    # its twin committed meanwhile.
     stored = _stored(gateway, message_id)
     if stored is not None:
         return stored
-    message = SmsMessage.objects.create(
+    thread, opened, answered_by_hand = _open_thread(phone, received_at, now)
+    incident = thread.incident
+    message = SmsMessage(
         thread=thread,
-        sequence=_next_sequence(thread),
+        sequence=thread.last_sequence + 1,
         direction=Direction.IN,
         kind=MessageKind.INBOUND,
         text=text,
@@ -185,12 +167,21 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
         received_at=received_at,
         stored_at=now,
     )
-    incident = thread.incident
+    rows.insert(message)
     # Acknowledged at once until a call-taker has written: then the conversation is theirs.
-    if not thread.messages.filter(kind__in=HUMAN_KINDS).exists():
-        first = message.sequence == 1
-        body = SMS_TEXTS["ack_first" if first else "ack_more"].format(number=incident.number)
-        _queue_out(thread, MessageKind.AUTO_ACK, body, actor=None, now=now)
+    last = message.sequence
+    if not answered_by_hand:
+        body = SMS_TEXTS["ack_first" if last == 1 else "ack_more"].format(number=incident.number)
+        last += 1
+        # Not announced on its own: the sms.received notice of the same commit has the
+        # consoles read the thread, acknowledgement included (one notice per message
+        # through the channel layer and each console, not two).
+        _queue_out(
+            thread, MessageKind.AUTO_ACK, body, actor=None, now=now, sequence=last, announce=False
+        )
+    thread.last_sequence = last
+    with connection.cursor() as cursor:  # both numbers handed out in one write
+        cursor.execute(sql.SET_LAST_SEQUENCE, [last, thread.pk])
     # The audit entries last: their chain lock is held until commit (core.audit).
     if opened:
         record(incident, "create_from_sms", actor=None, actor_label=label, at=now)
@@ -206,6 +197,49 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
     )
     publish_after_commit("sms.received", _sms_payload(message, thread))
     return message
+
+
+def _stored(gateway: str, message_id: str) -> SmsMessage | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.STORED_MESSAGE, [gateway, message_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    message = SmsMessage.objects.get(pk=row[0])  # a redelivery: rare, the whole row
+    message.repeated = True  # adapters log a redelivery; nothing else differs
+    return message
+
+
+def _open_thread(phone: str, received_at, now) -> tuple[SmsThread, bool, bool]:
+    """The open thread of `phone` with its incident, both locked, and whether a call-taker
+    has written in it; or a new thread with a new incident (True, False)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.locking(sql.OPEN_THREAD), [*HUMAN_KINDS, phone])
+        row = cursor.fetchone()
+    if row is not None:
+        thread_pk, last_sequence, *incident_values, answered_by_hand = row
+        incident = Incident.from_db(None, sql.THREAD_INCIDENT_FIELDS, incident_values)
+        thread = SmsThread.from_db(
+            None,
+            ["id", "phone", "incident_id", "status", "last_sequence"],
+            [thread_pk, phone, incident.pk, ThreadStatus.OPEN, last_sequence],
+        )
+        thread.incident = incident
+        return thread, False, bool(answered_by_hand)
+    incident = Incident(
+        number=next_number(now),
+        channel=Channel.SMS,
+        status=Status.NEW,
+        caller_number=phone,
+        received_at=received_at,
+        **desk_fields({Desk.POLICE}),
+    )
+    rows.insert(incident)
+    # The partial UNIQUE on open threads refuses a twin opened concurrently (IntegrityError;
+    # the twin waited on the incident counter, so it holds no lock we could wait for).
+    thread = SmsThread(phone=phone, incident=incident, opened_at=now)
+    rows.insert(thread)
+    return thread, True, False
 
 
 def _locked_thread(thread: SmsThread, actor) -> tuple[SmsThread, Incident]:

@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from servicehall.core import audit
+from servicehall.core import audit, rows
 from servicehall.notify import outbox
 
 from . import geo, live
@@ -148,7 +148,7 @@ def record(
 ) -> IncidentEvent:
     """An event on the timeline and its audit entry (both in the caller's transaction)."""
     details = details or {}
-    event = IncidentEvent.objects.create(
+    event = IncidentEvent(
         incident=incident,
         unit=unit,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -159,6 +159,7 @@ def record(
         details=details,
         at=at,
     )
+    rows.insert(event)
     audit.record(
         actor=actor,
         actor_label=_actor_label(actor, actor_label),

@@ -14,6 +14,7 @@ from django.test import Client
 
 from servicehall.alarms import sms as alarm_sms
 from servicehall.alarms.models import Incident, SmsMessage, SmsThread
+from servicehall.core import rows
 from servicehall.notify.gateways import SIGNATURE_HEADER, TIMESTAMP_HEADER, receipt_signature
 from servicehall.notify.models import Message
 
@@ -162,16 +163,17 @@ def test_a_redelivery_answers_200_again_without_a_duplicate(districts):
 def test_a_crash_before_storage_answers_5xx_and_the_redelivery_stores_once(districts):
     """The database fails while storing: nothing is committed, the provider is told to retry
     (503), and its redelivery is stored once, in its thread, acknowledged once."""
-    real = SmsMessage.objects.create
+    real = rows.insert
     calls = {"n": 0}
 
-    def failing_create(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise OperationalError("server closed the connection unexpectedly")
-        return real(*args, **kwargs)
+    def failing_insert(obj, **kwargs):  # the first message's INSERT fails
+        if isinstance(obj, SmsMessage):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise OperationalError("server closed the connection unexpectedly")
+        return real(obj, **kwargs)
 
-    with mock.patch.object(SmsMessage.objects, "create", side_effect=failing_create):
+    with mock.patch.object(rows, "insert", side_effect=failing_insert):
         failed = post(payload())
     assert failed.status_code == 503
     assert failed["Retry-After"]
