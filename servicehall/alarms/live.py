@@ -124,8 +124,9 @@ def _publishing_loop() -> asyncio.AbstractEventLoop:
 
 def _send(layer, groups: list[str], message: dict) -> None:
     async def send_all():
-        for group in groups:
-            await layer.group_send(group, message)
+        # At once: no console listens to two of an event's groups (a city console joins its
+        # desks' groups, a district console its district's), so nothing can overtake.
+        await asyncio.gather(*(layer.group_send(group, message) for group in groups))
 
     from channels.layers import InMemoryChannelLayer
 

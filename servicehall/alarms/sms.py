@@ -151,10 +151,10 @@ def receive_sms(
 
 
 def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMessage:
-    stored = _stored(gateway, message_id)
-    if stored is not None:
-        return stored
-    thread, opened, answered_by_hand = _open_thread(phone, received_at, now)
+    found = _open_thread(phone, gateway, message_id)
+    if isinstance(found, SmsMessage):
+        return found  # a redelivery
+    thread, opened, answered_by_hand = found or _new_thread(phone, received_at, now)
     incident = thread.incident
     message = SmsMessage(
         thread=thread,
@@ -203,29 +203,40 @@ def _stored(gateway: str, message_id: str) -> SmsMessage | None:
     with connection.cursor() as cursor:
         cursor.execute(sql.STORED_MESSAGE, [gateway, message_id])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    message = SmsMessage.objects.get(pk=row[0])  # a redelivery: rare, the whole row
+    return _redelivered(row[0]) if row else None
+
+
+def _redelivered(pk: int) -> SmsMessage:
+    message = SmsMessage.objects.get(pk=pk)  # a redelivery: rare, the whole row
     message.repeated = True  # adapters log a redelivery; nothing else differs
     return message
 
 
-def _open_thread(phone: str, received_at, now) -> tuple[SmsThread, bool, bool]:
+def _open_thread(phone: str, gateway: str, message_id: str):
     """The open thread of `phone` with its incident, both locked, and whether a call-taker
-    has written in it; or a new thread with a new incident (True, False)."""
+    has written in it; or the message already stored under this gateway message id; or
+    None (no open thread, nothing stored) — the common case in one statement."""
+    params = [*HUMAN_KINDS, gateway, message_id, phone]
     with connection.cursor() as cursor:
-        cursor.execute(sql.locking(sql.OPEN_THREAD), [*HUMAN_KINDS, phone])
+        cursor.execute(sql.locking(sql.OPEN_THREAD), params)
         row = cursor.fetchone()
-    if row is not None:
-        thread_pk, last_sequence, *incident_values, answered_by_hand = row
-        incident = Incident.from_db(None, sql.THREAD_INCIDENT_FIELDS, incident_values)
-        thread = SmsThread.from_db(
-            None,
-            ["id", "phone", "incident_id", "status", "last_sequence"],
-            [thread_pk, phone, incident.pk, ThreadStatus.OPEN, last_sequence],
-        )
-        thread.incident = incident
-        return thread, False, bool(answered_by_hand)
+    if row is None:
+        return _stored(gateway, message_id)  # e.g. redelivered after its thread closed
+    thread_pk, last_sequence, *incident_values, answered_by_hand, stored = row
+    if stored is not None:
+        return _redelivered(stored)
+    incident = Incident.from_db(None, sql.THREAD_INCIDENT_FIELDS, incident_values)
+    thread = SmsThread.from_db(
+        None,
+        ["id", "phone", "incident_id", "status", "last_sequence"],
+        [thread_pk, phone, incident.pk, ThreadStatus.OPEN, last_sequence],
+    )
+    thread.incident = incident
+    return thread, False, bool(answered_by_hand)
+
+
+def _new_thread(phone: str, received_at, now) -> tuple[SmsThread, bool, bool]:
+    """A new thread of `phone` with a new SMS incident."""
     incident = Incident(
         number=next_number(now),
         channel=Channel.SMS,

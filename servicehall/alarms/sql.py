@@ -18,14 +18,16 @@ THREAD_INCIDENT_FIELDS = [
     "id", "number", "desk_police", "desk_fire", "desk_traffic", "status", "district_id",
 ]  # fmt: skip
 
-# The open thread of a number and its incident, and whether a call-taker has written in
-# it. Params: the human kinds (3), phone. With FOR UPDATE (`locking`) both rows are locked
-# in one statement (lock order: incident, thread).
+# The open thread of a number and its incident, whether a call-taker has written in it, and
+# the message a gateway already delivered under this id (as STORED_MESSAGE: a redelivery).
+# Params: the human kinds (3), gateway, gateway message id, phone. With FOR UPDATE
+# (`locking`) both rows are locked in one statement (lock order: incident, thread).
 OPEN_THREAD = """
 SELECT t.id, t.last_sequence,
        i.id, i.number, i.desk_police, i.desk_fire, i.desk_traffic, i.status, i.district_id,
        EXISTS (SELECT 1 FROM alarms_smsmessage m
-               WHERE m.thread_id = t.id AND m.kind IN (%s, %s, %s))
+               WHERE m.thread_id = t.id AND m.kind IN (%s, %s, %s)),
+       (SELECT s.id FROM alarms_smsmessage s WHERE s.gateway = %s AND s.gateway_message_id = %s)
 FROM alarms_smsthread t JOIN alarms_incident i ON i.id = t.incident_id
 WHERE t.phone = %s AND t.status = 'open'
 """

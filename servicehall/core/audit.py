@@ -169,6 +169,7 @@ def _hash_of_row(row: dict) -> str:
 
 _AUDIT_TABLE = AuditEntry._meta.db_table
 _HEAD_SQL = f"SELECT sequence, entry_hash FROM {_AUDIT_TABLE} ORDER BY sequence DESC LIMIT 1"  # noqa: S608
+_LOCK_AND_HEAD_SQL = f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}); {_HEAD_SQL}"
 
 
 def _lock_chain() -> None:
@@ -177,11 +178,20 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
 
 
-def _chain_head() -> tuple[int, str]:
-    # Hand-written: every audited action reads the head, and compiling this as a queryset
-    # cost more Python than the statement takes in the database.
+def _locked_chain_head() -> tuple[int, str]:
+    """Take the chain's lock, then read its head (sequence, hash).
+
+    Hand-written: every audited action runs it, and compiling the read as a queryset cost
+    more Python than the statement takes in the database. On PostgreSQL both statements go
+    in one round trip (the simple query protocol, no parameters): each statement of a
+    READ COMMITTED transaction takes its own snapshot, so the head is read after the lock
+    is granted, as with two round trips."""
     with connection.cursor() as cursor:
-        cursor.execute(_HEAD_SQL)
+        if connection.vendor == "postgresql":
+            cursor.execute(_LOCK_AND_HEAD_SQL)
+            cursor.nextset()
+        else:  # SQLite: one writer at a time already
+            cursor.execute(_HEAD_SQL)
         last = cursor.fetchone()
     if last:
         return tuple(last)
@@ -247,8 +257,7 @@ def record(
         "details": _normalise_json(details or {}),
     }
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        head_sequence, head_hash = _chain_head()
+        head_sequence, head_hash = _locked_chain_head()
         # Time is taken under the lock so that it never goes backwards along the chain
         # (the retention purge relies on old entries forming a prefix).
         fields.update(sequence=head_sequence + 1, time=timezone.now(), prev_hash=head_hash)
