@@ -75,3 +75,29 @@ def fire(districts):
 def heping(districts):
     """A command-centre dispatcher of the 和平区 branch."""
     return dispatcher_of("zhihui", district=districts["210102"])
+
+
+@pytest.fixture
+def first_message_insert_fails():
+    """The database fails at the first inbound message's INSERT (a crash between receiving
+    and storing); later INSERTs work. Use as `with first_message_insert_fails(error): ...`."""
+    from contextlib import contextmanager
+    from unittest import mock
+
+    from servicehall.alarms.models import SmsMessage
+    from servicehall.core import rows
+
+    @contextmanager
+    def failing(error: Exception):
+        real, failed = rows.insert, []
+
+        def insert(obj, **kwargs):
+            if isinstance(obj, SmsMessage) and not failed:
+                failed.append(obj)
+                raise error
+            return real(obj, **kwargs)
+
+        with mock.patch.object(rows, "insert", side_effect=insert):
+            yield
+
+    return failing

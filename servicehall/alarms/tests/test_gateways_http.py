@@ -14,7 +14,6 @@ from django.test import Client
 
 from servicehall.alarms import sms as alarm_sms
 from servicehall.alarms.models import Incident, SmsMessage, SmsThread
-from servicehall.core import rows
 from servicehall.notify.gateways import SIGNATURE_HEADER, TIMESTAMP_HEADER, receipt_signature
 from servicehall.notify.models import Message
 
@@ -160,20 +159,12 @@ def test_a_redelivery_answers_200_again_without_a_duplicate(districts):
 
 
 @pytest.mark.django_db
-def test_a_crash_before_storage_answers_5xx_and_the_redelivery_stores_once(districts):
+def test_a_crash_before_storage_answers_5xx_and_the_redelivery_stores_once(
+    districts, first_message_insert_fails
+):
     """The database fails while storing: nothing is committed, the provider is told to retry
     (503), and its redelivery is stored once, in its thread, acknowledged once."""
-    real = rows.insert
-    calls = {"n": 0}
-
-    def failing_insert(obj, **kwargs):  # the first message's INSERT fails
-        if isinstance(obj, SmsMessage):
-            calls["n"] += 1
-            if calls["n"] == 1:
-                raise OperationalError("server closed the connection unexpectedly")
-        return real(obj, **kwargs)
-
-    with mock.patch.object(rows, "insert", side_effect=failing_insert):
+    with first_message_insert_fails(OperationalError("server closed the connection unexpectedly")):
         failed = post(payload())
     assert failed.status_code == 503
     assert failed["Retry-After"]

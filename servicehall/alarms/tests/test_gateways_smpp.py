@@ -29,7 +29,6 @@ from servicehall.alarms import gateways_smpp
 from servicehall.alarms import sms as alarm_sms
 from servicehall.alarms.gateways_smpp import SmppGateway, SmppReceiver, decode_text
 from servicehall.alarms.models import Incident, SmsMessage, SmsThread
-from servicehall.core import rows
 from servicehall.notify import outbox
 from servicehall.notify.delivery import deliver_due
 from servicehall.notify.gateways import GatewayError
@@ -176,20 +175,10 @@ def test_a_deliver_sm_is_stored_and_then_answered(smsc, districts):
 
 @pytest.mark.django_db
 def test_a_failed_store_is_answered_with_a_temporary_error_and_the_redelivery_stored_once(
-    smsc, districts
+    smsc, districts, first_message_insert_fails
 ):
-    real = rows.insert
-    calls = {"n": 0}
-
-    def failing_insert(obj, **kwargs):  # the first message's INSERT fails
-        if isinstance(obj, SmsMessage):
-            calls["n"] += 1
-            if calls["n"] == 1:
-                raise OperationalError("the database restarted")
-        return real(obj, **kwargs)
-
     smsc.deliver("m1", "13912340001", "有人撬门")
-    with mock.patch.object(rows, "insert", side_effect=failing_insert):
+    with first_message_insert_fails(OperationalError("the database restarted")):
         run_until(receiver_for(smsc), lambda: smsc.outcome("m1"))
     answers = [e["status"] for e in smsc.of("m1", "deliver_sm_resp")]
     assert answers == [gateways_smpp.TEMPORARY, 0]
