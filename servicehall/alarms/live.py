@@ -99,10 +99,19 @@ def _routing(payload: dict) -> tuple[list[str], int | None]:
 
 
 def groups_for_event(payload: dict) -> list[str]:
-    desks, district = _routing(payload)
+    """The groups of the desks and district concerned, and — for a notice that moved the
+    incident (`moved_from`: another district or desk) — those it left, so that their consoles
+    drop it from their lists without a reload."""
+    routings = [_routing(payload)]
+    if "moved_from" in payload:
+        routings.append(_routing(payload["moved_from"]))
     groups = []
-    for desk in desks:
-        groups += [desk_group(desk), district_group(desk, district)]
+    for desks, district in routings:
+        for group in (
+            g for desk in desks for g in (desk_group(desk), district_group(desk, district))
+        ):
+            if group not in groups:
+                groups.append(group)
     return groups
 
 
@@ -124,8 +133,10 @@ def _publishing_loop() -> asyncio.AbstractEventLoop:
 
 def _send(layer, groups: list[str], message: dict) -> None:
     async def send_all():
-        # At once: no console listens to two of an event's groups (a city console joins its
-        # desks' groups, a district console its district's), so nothing can overtake.
+        # At once: the groups' deliveries are independent (a console in two of them — a
+        # district console when an incident moves into its district from "not located" —
+        # gets the same notice twice, and refreshes once), and the next notice is sent only
+        # after all of these.
         await asyncio.gather(*(layer.group_send(group, message) for group in groups))
 
     from channels.layers import InMemoryChannelLayer

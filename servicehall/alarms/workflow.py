@@ -185,14 +185,24 @@ def transition(incident: Incident, to_status: str, *, actor, action: str, at, **
     return record(incident, action, actor=actor, at=at, from_status=from_status, **kwargs)
 
 
-def incident_payload(incident: Incident) -> dict:
-    return {
+def incident_payload(incident: Incident, moved_from: dict | None = None) -> dict:
+    """The console's notice of a change. `moved_from` ({"desks", "district"} before the
+    change) routes it also to the consoles the incident just left, whose lists must drop it."""
+    payload = {
         "incident": incident.pk,
         "number": incident.number,
         "status": incident.status,
         "desks": sorted(incident.desks),
         "district": incident.district_id,
     }
+    if moved_from is not None and moved_from != routing_of(incident):
+        payload["moved_from"] = moved_from
+    return payload
+
+
+def routing_of(incident: Incident) -> dict:
+    """Which consoles an incident's notices reach (live.groups_for_event)."""
+    return {"desks": sorted(incident.desks), "district": incident.district_id}
 
 
 def publish_after_commit(kind: str, payload: dict) -> None:
@@ -368,6 +378,7 @@ def classify(
         incident = locked_incident(incident)
         require_work(actor, incident)
         _require_open(incident)
+        was = routing_of(incident)
         before = {"desks": sorted(incident.desks), "type": incident.incident_type}
         before["priority"] = incident.priority
         for field, value in changes.items():
@@ -384,7 +395,7 @@ def classify(
             "priority": incident.priority,
         }
         record(incident, "classify", actor=actor, at=now, details={"before": before, **after})
-        publish_after_commit("incident.changed", incident_payload(incident))
+        publish_after_commit("incident.changed", incident_payload(incident, moved_from=was))
     return incident
 
 
@@ -407,6 +418,7 @@ def set_location(
         incident = locked_incident(incident)
         require_work(actor, incident)
         _require_open(incident)
+        was = routing_of(incident)
         for field, value in changes.items():
             setattr(incident, field, value)
         incident.save()
@@ -417,7 +429,7 @@ def set_location(
             "district": incident.district_id,
         }
         record(incident, "set_location", actor=actor, at=now, details=details)
-        publish_after_commit("incident.changed", incident_payload(incident))
+        publish_after_commit("incident.changed", incident_payload(incident, moved_from=was))
     return incident
 
 

@@ -319,3 +319,31 @@ def test_sms_notices_are_routed_without_a_query(monkeypatch, districts, django_a
     with django_assert_num_queries(0):
         groups = [live.groups_for_event(payload) for _, payload in notices]
     assert groups[-1] == ["alarms.police", f"alarms.police.d{heping}"]
+
+
+def test_a_moved_incident_is_announced_to_the_consoles_it_left(monkeypatch, districts):
+    """Located in another district, or handed to another desk: the consoles that showed the
+    incident are told too (their lists drop it without a reload), not only the new ones."""
+    centre = dispatcher_of("zhihui")
+    published = []
+    monkeypatch.setattr(live, "publish", lambda kind, payload: published.append(payload))
+    heping, shenhe = districts["210102"].pk, districts["210103"].pk
+    incident = workflow.create_from_call(
+        actor=centre, line="110", summary="有人打架", district=districts["210102"]
+    )
+    workflow.set_location(actor=centre, incident=incident, district=districts["210103"])
+    assert set(live.groups_for_event(published[-1])) == {
+        "alarms.police",
+        f"alarms.police.d{shenhe}",
+        f"alarms.police.d{heping}",  # the 和平区 console it left
+    }
+    workflow.classify(actor=centre, incident=incident, desks=["fire"])
+    assert set(live.groups_for_event(published[-1])) == {
+        "alarms.fire",
+        f"alarms.fire.d{shenhe}",
+        "alarms.police",  # the police desk it left
+        f"alarms.police.d{shenhe}",
+    }
+    workflow.set_location(actor=centre, incident=incident, address="青年大街1号")
+    assert "moved_from" not in published[-1]  # not moved: only where it is
+    assert set(live.groups_for_event(published[-1])) == {"alarms.fire", f"alarms.fire.d{shenhe}"}
