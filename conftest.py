@@ -41,3 +41,14 @@ def fast_password_hashing(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "django.contrib.auth.hashers.Argon2PasswordHasher",
     ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Every test starts with an empty cache: rate-limit counters and cached look-ups must
+    not carry over. (On SQLite a rolled-back test hands the next one the same user ids, so a
+    leftover per-account counter turned a later booking test's 409 into a 429.)"""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

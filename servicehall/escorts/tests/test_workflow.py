@@ -171,7 +171,9 @@ def test_accept_dispatch_start_complete(citizen, duty, station, travel):
         ("start", "dispatched", "in_progress", duty.pk),
         ("complete", "in_progress", "completed", duty.pk),
     ]
-    audited = AuditEntry.objects.filter(object_id=str(escort.pk)).values_list("action", flat=True)
+    audited = AuditEntry.objects.filter(
+        object_type="escorts.escortrequest", object_id=str(escort.pk)
+    ).values_list("action", flat=True)
     assert set(audited) == {
         "escort.request",
         "escort.accept",
