@@ -51,6 +51,7 @@ from .workflow import (
     publish_after_commit,
     record,
     require_work,
+    routing_of,
     transition,
 )
 
@@ -59,7 +60,6 @@ def _sms_payload(message: SmsMessage, thread: SmsThread) -> dict:
     # The incident's desks and district ride along (as in incident_payload), so that
     # live.publish routes the notice without reading the incident after commit. Every
     # caller holds the thread with its incident loaded and locked: no query here.
-    incident = thread.incident
     return {
         "message": message.pk,
         "thread": thread.pk,
@@ -67,8 +67,7 @@ def _sms_payload(message: SmsMessage, thread: SmsThread) -> dict:
         "sequence": message.sequence,
         "direction": message.direction,
         "kind": message.kind,
-        "desks": sorted(incident.desks),
-        "district": incident.district_id,
+        **routing_of(thread.incident),
     }
 
 

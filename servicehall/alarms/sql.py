@@ -5,6 +5,8 @@ the database spends on them (`make bench-alarms` prints the CPU per message). Ev
 else in the app uses the ORM.
 """
 
+from django.db import connection
+
 # The message a gateway already delivered under this id (a redelivery). Params: gateway,
 # gateway message id.
 STORED_MESSAGE = """
@@ -36,8 +38,6 @@ WHERE t.phone = %s AND t.status = 'open'
 def locking(statement: str) -> str:
     """`statement` … FOR UPDATE where the database has row locks (SQLite locks the whole
     database for a writer instead, and knows no FOR UPDATE)."""
-    from django.db import connection
-
     return statement + " FOR UPDATE" if connection.features.has_select_for_update else statement
 
 

@@ -192,8 +192,7 @@ def incident_payload(incident: Incident, moved_from: dict | None = None) -> dict
         "incident": incident.pk,
         "number": incident.number,
         "status": incident.status,
-        "desks": sorted(incident.desks),
-        "district": incident.district_id,
+        **routing_of(incident),
     }
     if moved_from is not None and moved_from != routing_of(incident):
         payload["moved_from"] = moved_from

@@ -259,12 +259,14 @@ def restricted_until(document_type: str, document_number: str, today: date) -> d
     return _restricted_until(dates, today)
 
 
+def _no_show_window(today: date) -> tuple[date, date]:
+    """The days whose no-shows count: after the first, through the second."""
+    return today - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS), today
+
+
 def _no_shows_in_window(today: date) -> Q:
-    return Q(
-        status=BookingStatus.NO_SHOW,
-        date__gt=today - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS),
-        date__lte=today,
-    )
+    after, through = _no_show_window(today)
+    return Q(status=BookingStatus.NO_SHOW, date__gt=after, date__lte=through)
 
 
 def _restricted_until(no_show_dates, today: date) -> date | None:
@@ -436,7 +438,6 @@ def _check_person(person: dict, slot: Slot, today: date, client_token: str) -> i
     that day — one query over the person's bookings (sql.PERSON_BOOKINGS). That live
     booking may be this very submit's, committed by a concurrent request since the token
     was looked up: its pk is returned then (the same booking, not a refusal)."""
-    window_from = today - timedelta(days=settings.BOOKING_NO_SHOW_WINDOW_DAYS)
     with connection.cursor() as cursor:
         cursor.execute(
             sql.PERSON_BOOKINGS,
@@ -447,8 +448,7 @@ def _check_person(person: dict, slot: Slot, today: date, client_token: str) -> i
                 slot.date,
                 *LIVE_STATUSES,
                 BookingStatus.NO_SHOW,
-                window_from,
-                today,
+                *_no_show_window(today),
             ],
         )
         rows_found = cursor.fetchall()
