@@ -117,3 +117,29 @@ def test_an_unknown_slot_or_a_closed_office_is_404(client, slot):
     slot.office.__class__.objects.filter(pk=slot.office_id).update(is_active=False)
     answer = book(client, slot.pk)
     assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+
+
+def test_only_at_any_counter_moves_a_booking_or_a_rebooking_to_a_sibling(slot):
+    """The verb books the slot asked for unless told a counter does not matter (the pages,
+    the API and the desks): then a full slot's time is booked at a sibling counter — for a
+    rebooking too."""
+    others = list(siblings(slot).exclude(pk=slot.pk).order_by("counter__code"))
+    Slot.objects.filter(pk=slot.pk).update(capacity=1, booked=1)
+    citizen = CitizenFactory()
+    with pytest.raises(workflow.BookingError) as info:
+        workflow.book(actor=citizen, slot=slot, client_token=token())
+    assert info.value.code == "full"
+    booking = workflow.book(actor=citizen, slot=slot, client_token=token(), at_any_counter=True)
+    assert booking.slot_id == others[0].pk
+    later = (
+        Slot.objects.filter(office=slot.office, item=slot.item, date=slot.date)
+        .exclude(start=slot.start)
+        .order_by("start", "counter__code")
+        .first()
+    )
+    siblings(later).update(booked=0)
+    Slot.objects.filter(pk=later.pk).update(capacity=1, booked=1)
+    moved = workflow.rebook(
+        actor=citizen, booking=booking, slot=later, client_token=token(), at_any_counter=True
+    )
+    assert moved.slot_id != later.pk and moved.slot.start == later.start

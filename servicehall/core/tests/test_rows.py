@@ -1,0 +1,53 @@
+"""core.rows.insert stores a row exactly as the ORM's save() would: the model's defaults,
+auto_now(_add), JSON and datetimes as the field converts them, the key set on the object."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from servicehall.core import rows
+from servicehall.notify.models import Message, Status
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 9, 14, 9, 0, tzinfo=dt.UTC)
+
+
+def message(**fields):
+    fields.setdefault("next_attempt_at", timezone.now())  # a pending message is scheduled
+    return Message(channel="sms", recipient="13800138000", body="您好", **fields)
+
+
+def test_a_row_reads_back_as_saved_with_defaults_and_its_key():
+    with time_machine.travel(NOW, tick=False):
+        row = message(dedupe_key="k-1")
+        assert rows.insert(row) is True
+    assert row.pk is not None and not row._state.adding
+    stored = Message.objects.get(pk=row.pk)
+    assert stored.status == Status.PENDING and stored.attempts == 0  # the model's defaults
+    assert stored.created_at == NOW and stored.next_attempt_at == NOW  # auto_now_add, aware
+    assert (stored.recipient, stored.body, stored.dedupe_key) == ("13800138000", "您好", "k-1")
+
+
+def test_json_is_stored_as_the_field_stores_it():
+    from servicehall.accounts.models import Department
+    from servicehall.bookings.models import Office
+
+    hours = {"weekday": [["08:30", "17:00"]], "lunch": None, "note": "二"}
+    office = Office(code="t", name="测试大厅", kind="exit_entry", hours=hours)
+    office.department = Department.objects.first()
+    rows.insert(office)
+    assert Office.objects.get(pk=office.pk).hours == hours
+
+
+def test_a_conflicting_row_is_skipped_only_when_asked():
+    from django.db import IntegrityError, transaction
+
+    rows.insert(message(dedupe_key="same"))
+    twin = message(dedupe_key="same")
+    assert rows.insert(twin, ignore_conflicts=True) is False and twin.pk is None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.insert(message(dedupe_key="same"))
+    assert Message.objects.filter(dedupe_key="same").count() == 1
