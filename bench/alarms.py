@@ -59,8 +59,9 @@ from pathlib import Path
 import psycopg
 from harness import (
     ROOT,
+    CpuAccount,
     CpuMeter,
-    cpu_seconds,
+    backends_of,
     fresh_database,
     manage,
     percentile,
@@ -407,32 +408,6 @@ def overlapping(plan: list[dict], numbers: int) -> int:
             count += 1
         last_done[item["number"]] = item["done"]
     return count
-
-
-def backends_of(url: str, database: str) -> list[int]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [database],
-        ).fetchall()
-    return [pid for (pid,) in rows]
-
-
-class CpuAccount:
-    """CPU seconds per part of the system over the load: each part's processes' user +
-    system time after minus before (a PostgreSQL backend born during the load from zero)."""
-
-    def __init__(self, parts: dict[str, list[int]]):
-        self.parts = parts
-        self.before = {pid: cpu_seconds([pid]) for pid in pids_named("postgres")}
-        self.before.update({pid: cpu_seconds([pid]) for ps in parts.values() for pid in ps})
-
-    def stop(self, postgres: list[int]) -> dict[str, float]:
-        parts = {**self.parts, "PostgreSQL (the bench database's backends)": postgres}
-        return {
-            name: sum(cpu_seconds([pid]) - self.before.get(pid, 0.0) for pid in pids)
-            for name, pids in parts.items()
-        }
 
 
 def main() -> int:

@@ -52,7 +52,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
-from harness import ROOT, fresh_database, manage, percentile, say, start_server
+from harness import (
+    ROOT,
+    CpuAccount,
+    backends_of,
+    cpu_seconds,
+    fresh_database,
+    manage,
+    percentile,
+    pids_named,
+    process_tree,
+    say,
+    start_server,
+)
 
 OFFICE, ITEM = "crj-city", "CRJ-XK-001"
 
@@ -90,7 +102,12 @@ def prepare(args, rng: random.Random) -> tuple[list[int], list[tuple[str, str]]]
     if len(candidates) < args.slots:
         raise SystemExit(f"only {len(candidates)} slots generated, {args.slots} wanted")
     chosen = sorted(rng.sample(candidates, args.slots))
-    Slot.objects.exclude(pk__in=chosen).delete()
+    # One more slot, at a time of its own, for the warm-up's bookings (never in the rush).
+    args.warm_slot = next(pk for pk in candidates if pk not in set(chosen))
+    Slot.objects.exclude(pk__in=[*chosen, args.warm_slot]).delete()
+    Slot.objects.filter(pk=args.warm_slot).update(
+        capacity=args.warm_users, booked=0, release_at=timezone.now() - timedelta(seconds=1)
+    )
     released = timezone.now() - timedelta(seconds=1)
     for pk in chosen:
         Slot.objects.filter(pk=pk).update(
@@ -145,8 +162,9 @@ def lines_file(path: Path, rows: list[tuple]) -> Path:
     return path
 
 
-def run_clients(args, name: str, rows: list[tuple], workdir: Path) -> dict:
-    """64 wrk clients send `rows` once each; per-request status, refusal code, latency."""
+def run_clients(args, name: str, rows: list[tuple], workdir: Path, server=None) -> dict:
+    """64 wrk clients send `rows` once each; per-request status, refusal code, latency, and
+    (given the `server` process) the CPU time each part of the machine spent on them."""
     out = workdir / f"out-{name}"
     out.mkdir(exist_ok=True)
     for old in out.glob("thread-*.txt"):
@@ -158,6 +176,9 @@ def run_clients(args, name: str, rows: list[tuple], workdir: Path) -> dict:
         "BENCH_THREADS": str(threads),
         "BENCH_OUT": str(out),
     }
+    account = server and CpuAccount(
+        {"gunicorn workers": process_tree(server.pid), "redis-server": pids_named("redis-server")}
+    )
     started = time.monotonic()
     wrk = subprocess.Popen(
         [
@@ -183,6 +204,8 @@ def run_clients(args, name: str, rows: list[tuple], workdir: Path) -> dict:
         if wrk.poll() is not None or time.monotonic() - started > 590:
             raise SystemExit(f"wrk ended early: {wrk.stderr.read()}")
         time.sleep(0.05)
+    cpu = account.stop(backends_of(args.url, args.database)) if account else {}
+    cpu["wrk (the clients)"] = cpu_seconds([wrk.pid])
     wrk.send_signal(signal.SIGINT)
     wrk.wait(timeout=30)
     firsts, lasts, statuses, codes, latencies = [], [], Counter(), Counter(), []
@@ -207,6 +230,7 @@ def run_clients(args, name: str, rows: list[tuple], workdir: Path) -> dict:
         "mean": statistics.fmean(latencies),
         "statuses": dict(sorted(statuses.items())),
         "codes": dict(codes.most_common()),
+        "cpu_ms": {part: seconds * 1000 / len(latencies) for part, seconds in cpu.items()},
     }
 
 
@@ -215,6 +239,9 @@ def show(label: str, r: dict) -> None:
         f"  {label:28s} {r['requests']:6,d} req in {r['seconds']:5.2f} s  {r['rps']:7,.0f} req/s  "
         f"p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms  statuses {r['statuses']}"
     )
+    if len(r["cpu_ms"]) > 1:
+        parts = ", ".join(f"{part} {ms:.2f}" for part, ms in r["cpu_ms"].items())
+        say(f"  {'':28s} CPU ms a request: {sum(r['cpu_ms'].values()):.2f} ({parts})")
 
 
 def outcome(url: str, chosen: list[int]) -> dict:
@@ -233,10 +260,16 @@ def outcome(url: str, chosen: list[int]) -> dict:
             "AND b.status IN ('booked', 'checked_in')) c ON true WHERE s.id = ANY(%s)",
             [chosen],
         ).fetchone()
+        # Of the rush's bookings only (the warm-up booked a slot of its own).
+        rush_bookings = "SELECT id::text FROM bookings_booking WHERE slot_id = ANY(%s)"
         audits = conn.execute(
-            "SELECT COUNT(*) FROM core_auditentry WHERE action = 'booking.book'"
+            "SELECT COUNT(*) FROM core_auditentry WHERE action = 'booking.book' "
+            f"AND object_id IN ({rush_bookings})",
+            [chosen],
         ).fetchone()[0]
-        sms = conn.execute("SELECT COUNT(*) FROM notify_message").fetchone()[0]
+        sms = conn.execute(
+            f"SELECT COUNT(*) FROM notify_message WHERE about_id IN ({rush_bookings})", [chosen]
+        ).fetchone()[0]
     return {
         "overbooked": over,
         "capacity": capacity,
@@ -358,6 +391,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="gthread threads per worker")
     parser.add_argument(
+        "--worker-connections",
+        type=int,
+        default=0,
+        help="gunicorn's cap on one worker's open connections (0: clients ÷ workers, so each "
+        "worker holds its share of the keep-alive clients)",
+    )
+    parser.add_argument(
         "--redis",
         default="redis://127.0.0.1:6379/11",
         help="the shared cache (sessions, rate limits) as in production; this database number "
@@ -367,11 +407,13 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8094)
     parser.add_argument("--database", default="servicehall_bench_booking")
     args = parser.parse_args()
-    args.extra_users = 201  # for the in-process measure, never in the rush
+    # Never in the rush: the warm-up's bookers, then the in-process measure's.
+    args.warm_users = 200
+    args.extra_users = args.warm_users + 201
     rng = random.Random(args.seed)
     workdir = ROOT / "var" / "bench" / "booking"
     workdir.mkdir(parents=True, exist_ok=True)
-    url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
+    url = args.url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     env = {
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -425,27 +467,44 @@ def main() -> int:
     ]
     floor = [("POST", "/api/bookings/bench-floor", s, c, "{}") for s, c in rush_users * 2]
     lean = [("GET", "/api/bench/floor", "", "", "")] * (args.users * 2)
+    # Warm-up: every step of a made booking (and of a refusal) runs in both workers before
+    # the measures, so first-call costs (imports, prepared statements) stay out of them.
     warm = [
+        (
+            "POST",
+            "/api/bookings/",
+            s,
+            c,
+            json.dumps({"slot": args.warm_slot, "client_token": secrets.token_hex(16)}),
+        )
+        for s, c in cookies[args.users :][: args.warm_users]
+    ]
+    warm += [
         ("POST", "/api/bookings/", s, c, '{"slot": 999999999, "client_token": "warm"}')
-        for s, c in cookies[args.users :][:200]
+        for s, c in cookies[args.users :][:100]
     ]
 
     # gthread with one thread a worker (default): one request at a time per process, like
     # sync, but an idle keep-alive connection (a client that has finished) does not hold a
     # worker.
+    connections = args.worker_connections or -(-args.clients // args.workers)
     server = start_server(
-        env_all, args.port, args.workers, worker_class=("gthread", "--threads", str(args.threads))
+        env_all,
+        args.port,
+        args.workers,
+        worker_class=("gthread", "--threads", str(args.threads)),
+        extra_args=("--worker-connections", str(connections)),
     )
     try:
         run_clients(args, "warm", warm + floor[:400] + lean[:400], workdir)
         say("HTTP (64 clients, each request answered before the client sends its next):")
-        results = {"lean": run_clients(args, "lean", lean, workdir)}
+        results = {"lean": run_clients(args, "lean", lean, workdir, server)}
         show("lean floor (GET, no session)", results["lean"])
-        results["floor"] = run_clients(args, "floor", floor, workdir)
+        results["floor"] = run_clients(args, "floor", floor, workdir, server)
         show("session floor (POST, CSRF)", results["floor"])
-        results["rush"] = run_clients(args, "rush", rush, workdir)
+        results["rush"] = run_clients(args, "rush", rush, workdir, server)
         show("booking rush (POST book)", results["rush"])
-        results["floor2"] = run_clients(args, "floor2", floor, workdir)
+        results["floor2"] = run_clients(args, "floor2", floor, workdir, server)
         show("session floor again", results["floor2"])
     finally:
         server.send_signal(signal.SIGTERM)
@@ -487,7 +546,7 @@ def main() -> int:
         "transaction: {update+insert:,.0f}/s; + the chain's advisory lock: "
         "{update+lock+insert:,.0f}/s".format(**bare)
     )
-    inproc = in_process(args.extra_users)
+    inproc = in_process(args.extra_users - args.warm_users)
     say(
         f"  workflow.book in-process, one at a time: {inproc['book_ms']:.2f} ms median, "
         f"{inproc['statements']} SQL statements; audit.record alone: {inproc['audit_ms']:.2f} ms"

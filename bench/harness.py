@@ -194,3 +194,36 @@ def pids_named(name: str) -> list[int]:
         except OSError:
             pass
     return pids
+
+
+def backends_of(url: str, database: str) -> list[int]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database],
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+class CpuAccount:
+    """CPU seconds per part of the system over the load: each part's processes' user +
+    system time after minus before (a PostgreSQL backend born during the load from zero)."""
+
+    def __init__(self, parts: dict[str, list[int]]):
+        self.parts = parts
+        self.before = {pid: cpu_seconds([pid]) for pid in pids_named("postgres")}
+        self.before.update({pid: cpu_seconds([pid]) for ps in parts.values() for pid in ps})
+
+    def stop(self, postgres: list[int]) -> dict[str, float]:
+        """`postgres`: the bench database's backends; the server's other processes (WAL
+        writer, checkpointer, …) are a part of their own."""
+        others = [pid for pid in pids_named("postgres") if pid not in postgres]
+        parts = {
+            **self.parts,
+            "PostgreSQL (the bench database's backends)": postgres,
+            "PostgreSQL (WAL writer, checkpointer, other databases)": others,
+        }
+        return {
+            name: sum(cpu_seconds([pid]) - self.before.get(pid, 0.0) for pid in pids)
+            for name, pids in parts.items()
+        }

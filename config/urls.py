@@ -8,6 +8,9 @@ from config.api import api
 admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
+    # The API first: a booking rush is thousands of API requests a second, and Django tries
+    # the patterns in order (no other prefix here starts with "api/").
+    path("api/", api.urls),
     path("", include("servicehall.core.urls")),
     path("accounts/", include("servicehall.accounts.urls")),
     path("services/", include("servicehall.catalog.urls")),
@@ -27,7 +30,6 @@ urlpatterns = [
     path("office/", include("servicehall.bookings.urls_office")),
     path("escorts/", include("servicehall.escorts.urls")),
     path("staff/alarms/", include("servicehall.alarms.urls_console")),
-    path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
 ]

@@ -78,7 +78,13 @@ LIMITS = {429: ErrorOut, 503: QueuedOut}
 
 
 def _error(status: int, detail: str, code: str, **extra) -> HttpResponse:
-    return rush.json_response({"detail": str(detail), "code": code, **extra}, status)
+    response = rush.json_response({"detail": str(detail), "code": code, **extra}, status)
+    if status == 409:
+        # A full slot or a duplicate is the answer, not a fault: at a release moment Django's
+        # "Conflict" warning would be written a thousand times a minute (the access log
+        # has the status). Other 4xx stay logged.
+        response._has_been_logged = True
+    return response
 
 
 def _ok(body, status: int = 200) -> HttpResponse:

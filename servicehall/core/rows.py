@@ -54,3 +54,40 @@ def insert(obj: Model, *, ignore_conflicts: bool = False) -> bool:
     obj._state.adding = False
     obj._state.db = connection.alias
     return True
+
+
+def columns(model: type[Model], table_alias: str) -> str:
+    """The model's concrete columns as a SELECT list (`alias.column, …`), in the order
+    `from_row` reads them."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{table_alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+def from_row(model: type[Model], row, start: int = 0) -> tuple[Model | None, int]:
+    """An instance of `model` built from `row[start:]` as `columns` selected it (the ORM's
+    own `from_db` and the backend's value converters, so it is what a queryset gives), and
+    the index after its columns. None when its primary key is NULL (a LEFT JOIN found none)."""
+    fields = model._meta.concrete_fields
+    end = start + len(fields)
+    values = list(row[start:end])
+    for index, converters, expression in _converters(model):
+        for convert in converters:
+            values[index] = convert(values[index], expression, connection)
+    if values[fields.index(model._meta.pk)] is None:
+        return None, end
+    return model.from_db(connection.alias, [f.attname for f in fields], values), end
+
+
+@cache
+def _converters(model: type[Model]) -> tuple:
+    """Per column that has any, the converters the ORM's compiler applies to a value read
+    (the backend's, e.g. SQLite's datetimes, then the field's `from_db_value`, e.g. JSON)."""
+    found = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        expression = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        if converters:
+            found.append((index, converters, expression))
+    return tuple(found)

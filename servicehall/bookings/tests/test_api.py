@@ -109,11 +109,21 @@ def test_another_persons_booking_cannot_be_cancelled(signed_in, slot):
     assert refused.status_code == 404 and refused.json()["detail"] == "未找到该预约。"
 
 
-def test_a_full_slot_refuses_with_409_and_the_reason(signed_in, slot):
+def test_a_full_slot_refuses_with_409_and_the_reason(signed_in, slot, caplog):
     Slot.objects.filter(start=slot.start, item=slot.item).update(booked=slot.capacity)
-    refused = book(signed_in, slot)
+    with caplog.at_level("WARNING", logger="django.request"):
+        refused = book(signed_in, slot)
     assert refused.status_code == 409
     assert refused.json() == {"detail": "该时段已约满，请选择其他时段。", "code": "full"}
+    # An answer, not a fault: no "Conflict" warning per refusal at a release moment.
+    assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+def test_other_refusals_are_still_logged(signed_in, caplog):
+    with caplog.at_level("WARNING", logger="django.request"):
+        missing = post(signed_in, API, {"slot": 999_999_999, "client_token": token()})
+    assert missing.status_code == 404
+    assert [r.status_code for r in caplog.records if r.name == "django.request"] == [404]
 
 
 def test_one_live_booking_per_person_per_item_per_day(signed_in, slot):
