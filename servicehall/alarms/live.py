@@ -11,10 +11,14 @@ console reads the rest over HTTP with the viewer's own permissions), e.g.
 {"incident": 12, "number": "JJ2026091400001", "status": "dispatched",
  "desks": ["fire", "police"], "district": 3}.
 
-Routing: one channel-layer group per desk and district. A city-level dispatcher's console
-joins `alarms.<desk>` (every event of the desk); a district-level one joins
-`alarms.<desk>.d<district>` and `alarms.<desk>.dnone` (incidents not located yet), which is
-what rules.visible_incidents shows them. Every payload carries the desks and district it is
+Routing: one channel-layer group per desk and district, `alarms.<desk>.d<district>` (and
+`alarms.<desk>.dnone` for incidents not located yet), and a notice goes to its incident's
+group of each of its desks — one send per desk, whoever listens. A district-level
+dispatcher's console joins its district's groups and the "none" ones, which is what
+rules.visible_incidents shows them; a city-level one joins every district's groups of its
+desks (14 a desk), so it sees the whole desk without a second, city-wide send per notice
+(that halved the channel layer's work for every SMS). A district created while a city
+console is open reaches it after a reload. Every payload carries the desks and district it is
 routed by (an SMS event its incident's, sms._sms_payload), so publishing reads nothing from
 the database; a payload without them (none is published today) falls back to one query for
 its incident. The layer is in-memory in the embedded default (one process serves
@@ -41,26 +45,21 @@ KINDS = frozenset(
 )
 
 
-def desk_group(desk: str) -> str:
-    return f"alarms.{desk}"
-
-
 def district_group(desk: str, district_id: int | None) -> str:
     return f"alarms.{desk}.d{'none' if district_id is None else int(district_id)}"
 
 
 def groups_for_user(user) -> list[str]:
-    """The groups a console of `user` listens to: their desks, narrowed to their district
-    (plus incidents not located yet) for district-level staff."""
+    """The groups a console of `user` listens to: every district's of their desks (plus
+    incidents not located yet), narrowed to their own district for district-level staff."""
+    from servicehall.accounts.models import District
+
     from .rules import desks_of, district_of
 
     desks = sorted(desks_of(user))
     own = district_of(user)
-    if own is None:
-        return [desk_group(desk) for desk in desks]
-    return [
-        group for desk in desks for group in (district_group(desk, own), district_group(desk, None))
-    ]
+    districts = [own] if own is not None else list(District.objects.values_list("pk", flat=True))
+    return [district_group(desk, district) for desk in desks for district in [*districts, None]]
 
 
 def user_group(user_pk: int) -> str:
@@ -107,9 +106,7 @@ def groups_for_event(payload: dict) -> list[str]:
         routings.append(_routing(payload["moved_from"]))
     groups = []
     for desks, district in routings:
-        for group in (
-            g for desk in desks for g in (desk_group(desk), district_group(desk, district))
-        ):
+        for group in (district_group(desk, district) for desk in desks):
             if group not in groups:
                 groups.append(group)
     return groups

@@ -212,17 +212,16 @@ def test_groups_follow_desks_and_districts(districts):
         f"alarms.fire.d{districts['210102'].pk}",
         "alarms.fire.dnone",
     ]
-    assert live.groups_for_user(dispatcher_of("jiaojing")) == ["alarms.traffic"]
+    # A city-level console listens to every district of its desks, and "not located yet".
+    every = [f"alarms.traffic.d{d.pk}" for d in sorted(districts.values(), key=lambda d: d.pk)]
+    assert live.groups_for_user(dispatcher_of("jiaojing")) == [*every, "alarms.traffic.dnone"]
+    assert len(every) == 13
+    # A notice goes to its incident's group of each desk: one send a desk.
     assert live.groups_for_event({"desks": ["fire", "police"], "district": None}) == [
-        "alarms.fire",
         "alarms.fire.dnone",
-        "alarms.police",
         "alarms.police.dnone",
     ]
-    assert live.groups_for_event({"desk": "traffic", "district": 7}) == [
-        "alarms.traffic",
-        "alarms.traffic.d7",
-    ]
+    assert live.groups_for_event({"desk": "traffic", "district": 7}) == ["alarms.traffic.d7"]
 
 
 def test_a_failing_layer_never_undoes_the_change(monkeypatch, districts, caplog):
@@ -280,7 +279,8 @@ def test_notices_reach_the_browser_without_a_thread_hop(monkeypatch, districts):
         payload = {"incident": 7, "status": "new", "desks": ["fire"], "district": None}
         for kind in ("incident.changed", "sms.received"):
             await layer.group_send(
-                live.desk_group("fire"), {"type": live.EVENT_TYPE, "kind": kind, "payload": payload}
+                live.district_group("fire", None),
+                {"type": live.EVENT_TYPE, "kind": kind, "payload": payload},
             )
             assert await communicator.receive_json_from(timeout=5) == {**payload, "event": kind}
         await communicator.send_json_to({"ignored": True})  # the console only listens
@@ -318,7 +318,7 @@ def test_sms_notices_are_routed_without_a_query(monkeypatch, districts, django_a
     assert [payload["district"] for _, payload in notices] == [None, heping]
     with django_assert_num_queries(0):
         groups = [live.groups_for_event(payload) for _, payload in notices]
-    assert groups[-1] == ["alarms.police", f"alarms.police.d{heping}"]
+    assert groups[-1] == [f"alarms.police.d{heping}"]
 
 
 def test_a_moved_incident_is_announced_to_the_consoles_it_left(monkeypatch, districts):
@@ -333,17 +333,14 @@ def test_a_moved_incident_is_announced_to_the_consoles_it_left(monkeypatch, dist
     )
     workflow.set_location(actor=centre, incident=incident, district=districts["210103"])
     assert set(live.groups_for_event(published[-1])) == {
-        "alarms.police",
         f"alarms.police.d{shenhe}",
-        f"alarms.police.d{heping}",  # the 和平区 console it left
+        f"alarms.police.d{heping}",  # the 和平区 consoles it left
     }
     workflow.classify(actor=centre, incident=incident, desks=["fire"])
     assert set(live.groups_for_event(published[-1])) == {
-        "alarms.fire",
         f"alarms.fire.d{shenhe}",
-        "alarms.police",  # the police desk it left
-        f"alarms.police.d{shenhe}",
+        f"alarms.police.d{shenhe}",  # the police desk it left
     }
     workflow.set_location(actor=centre, incident=incident, address="青年大街1号")
     assert "moved_from" not in published[-1]  # not moved: only where it is
-    assert set(live.groups_for_event(published[-1])) == {"alarms.fire", f"alarms.fire.d{shenhe}"}
+    assert set(live.groups_for_event(published[-1])) == {f"alarms.fire.d{shenhe}"}

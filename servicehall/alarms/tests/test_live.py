@@ -59,8 +59,8 @@ def receive(layer, channel, count: int) -> list[dict]:
     return run(read)
 
 
-def test_notices_reach_the_desk_group_through_one_loop(redis_layer):
-    console = run(console_of, redis_layer, live.desk_group("fire"))
+def test_notices_reach_the_incidents_group_through_one_loop(redis_layer):
+    console = run(console_of, redis_layer, live.district_group("fire", None))
     loops = set()
     for n in (1, 2):
         live.publish("incident.created", {"incident": n, "desks": ["fire"], "district": None})
@@ -72,7 +72,7 @@ def test_notices_reach_the_desk_group_through_one_loop(redis_layer):
 
 
 def test_other_desks_hear_nothing(redis_layer):
-    console = run(console_of, redis_layer, live.desk_group("traffic"))
+    console = run(console_of, redis_layer, live.district_group("traffic", None))
     live.publish("incident.created", {"incident": 3, "desks": ["fire"], "district": None})
     live.publish("incident.created", {"incident": 4, "desks": ["traffic"], "district": None})
     (message,) = receive(redis_layer, console, 1)
