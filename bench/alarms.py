@@ -289,15 +289,15 @@ async def send_all(args, plan: list[dict], secret: str) -> dict:
 
 
 async def ping_all(args, rate: float, seconds: float) -> list[float]:
-    """Baseline: notices straight into the police desk's group (live.publish's group_send
-    without HTTP, database or the incident look-up), at `rate` for `seconds`; returns the
-    send times by ping number."""
+    """Baseline: notices straight into the police desk's group of incidents not located yet,
+    where every SMS incident starts (live.publish's group_send without HTTP, database or the
+    incident look-up), at `rate` for `seconds`; returns the send times by ping number."""
     from channels.layers import get_channel_layer
 
     from servicehall.alarms import live
 
     layer = get_channel_layer()
-    group = live.desk_group("police")
+    group = live.district_group("police", None)
     sent = []
     start = time.time() + 0.2
     for i in range(int(rate * seconds)):
