@@ -28,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from servicehall.core import audit, rows
+from servicehall.core import audit
 from servicehall.notify import outbox
 
 from . import geo, live
@@ -146,7 +146,8 @@ def record(
     unit: Unit | None = None,
     actor_label: str = "",
 ) -> IncidentEvent:
-    """An event on the timeline and its audit entry (both in the caller's transaction)."""
+    """An event on the timeline and its audit entry (both in the caller's transaction, one
+    round trip)."""
     details = details or {}
     event = IncidentEvent(
         incident=incident,
@@ -159,13 +160,13 @@ def record(
         details=details,
         at=at,
     )
-    rows.insert(event)
     audit.record(
         actor=actor,
         actor_label=_actor_label(actor, actor_label),
         action=f"alarm.{action}",
         target=incident if incident is not None else unit,
         details={"from": from_status, "to": event.to_status, **details},
+        along=(event,),
     )
     return event
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from servicehall.catalog.models import ServiceItem
 from servicehall.core import audit, rows
 from servicehall.core.idnumbers import id_number_error, normalize_id_number
-from servicehall.notify.outbox import notify_sms
+from servicehall.notify.outbox import new_sms, notify_sms
 
 from . import rules, sql
 from . import slots as slot_rules
@@ -102,7 +102,9 @@ def transition(
     )
 
 
-def record(booking, action, *, actor, from_status="", details=None, actor_label=""):
+def record(booking, action, *, actor, from_status="", details=None, actor_label="", along=()):
+    """The booking's event and its audit entry, written in one round trip with `along`
+    (other new rows of the change, e.g. its SMS: notify.outbox.new_message)."""
     details = details or {}
     event = BookingEvent(
         booking=booking,
@@ -112,7 +114,6 @@ def record(booking, action, *, actor, from_status="", details=None, actor_label=
         to_status=booking.status,
         details=details,
     )
-    rows.insert(event)
     audit.record(
         actor=actor,
         actor_label=actor_label,
@@ -120,6 +121,7 @@ def record(booking, action, *, actor, from_status="", details=None, actor_label=
         target=booking,
         target_repr=str(booking),
         details={"from": from_status, "to": booking.status, **details},
+        along=(*along, event),
     )
     return event
 
@@ -527,7 +529,7 @@ def _book(
                 raise _refuse_duplicate() from None
     else:  # pragma: no cover - three code collisions in a row
         raise BookingError(_("系统繁忙，请稍后重试。"), "busy")
-    notify_sms(
+    confirmation = new_sms(
         booking.phone,
         _(
             "您已预约%(office)s %(when)s办理“%(item)s”，预约码%(code)s。"
@@ -539,10 +541,11 @@ def _book(
             "item": slot.item.name,
             "code": booking.code,
         },
-        dedupe_key=f"booking:{booking.pk}:booked",
+        dedupe_key=f"booking:{booking.pk}:booked",  # a new booking's: never held yet
         about=booking,
     )
-    # Last: the audit entry takes the chain's lock, held until COMMIT.
+    # Last: the audit entry takes the chain's lock, held until COMMIT; the SMS and the
+    # event are written with it, in one round trip.
     record(
         booking,
         "book",
@@ -552,6 +555,7 @@ def _book(
             "channel": booking.channel,
             "rebooked_from": rebooked_from.pk if rebooked_from else None,
         },
+        along=(confirmation,),
     )
     return booking
 

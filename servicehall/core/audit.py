@@ -233,12 +233,15 @@ def record(
     success: bool = True,
     details: dict | None = None,
     actor_label: str = "",
+    along: tuple = (),
 ) -> AuditEntry:
     """Append one entry to the chain and return it.
 
     `actor` is a user or None (system work, labelled "system" unless `actor_label` names the
     job, e.g. "system:sweep_deadlines"). `target` is a model instance or None; `target_repr`
-    overrides its str() (pass a masked form when str() would show personal data).
+    overrides its str() (pass a masked form when str() would show personal data). `along`:
+    other new rows of the same change that refer to none of each other (its timeline event,
+    an outbox message), inserted with the entry in one round trip (core.rows.insert_together).
     """
     if not action or len(action) > AuditEntry._meta.get_field("action").max_length:
         raise ValueError("audit action must be a non-empty string of at most 64 characters")
@@ -262,7 +265,8 @@ def record(
         # (the retention purge relies on old entries forming a prefix).
         fields.update(sequence=head_sequence + 1, time=timezone.now(), prev_hash=head_hash)
         entry = AuditEntry(**fields, entry_hash=compute_hash(**fields))
-        rows.insert(entry)  # not save(): AuditEntry.save refuses writers other than this one
+        # Not save(): AuditEntry.save refuses writers other than this one.
+        rows.insert_together([*along, entry])
     return entry
 
 

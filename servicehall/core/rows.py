@@ -38,19 +38,49 @@ def insert(obj: Model, *, ignore_conflicts: bool = False) -> bool:
     """INSERT `obj` (a new, unsaved instance) and set its primary key. With
     `ignore_conflicts`, a row that breaks a unique constraint is skipped instead (ON CONFLICT
     DO NOTHING): returns False then, and `obj.pk` stays None."""
-    meta = obj._meta
-    # An auto-increment key is the database's to give, unless the caller set it.
-    fields = [
-        f for f in meta.concrete_fields if not (f.db_returning and getattr(obj, f.attname) is None)
-    ]
-    names = tuple(f.name for f in fields)
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    names, values = _names_and_values(obj)
     with connection.cursor() as cursor:
         cursor.execute(_statement(type(obj), names, ignore_conflicts), values)
         row = cursor.fetchone()
-    if row is None:
+    return _saved(obj, row[0] if row else None)
+
+
+def insert_together(objs: list[Model], *, ignore_conflicts: tuple[Model, ...] = ()) -> list[bool]:
+    """INSERT several new rows that do not refer to each other (e.g. an event, an outbox
+    message and an audit entry) in one round trip: on PostgreSQL one statement of
+    data-modifying CTEs, elsewhere one INSERT each. Each is inserted as `insert` would (the
+    objects in `ignore_conflicts` with ON CONFLICT DO NOTHING); returns whether each was."""
+    ignored = {id(obj) for obj in ignore_conflicts}
+    if connection.vendor != "postgresql" or len(objs) < 2:
+        return [insert(obj, ignore_conflicts=id(obj) in ignored) for obj in objs]
+    parts, params, picks = [], [], []
+    quote = connection.ops.quote_name
+    for n, obj in enumerate(objs):
+        names, values = _names_and_values(obj)
+        parts.append(f"r{n} AS ({_statement(type(obj), names, id(obj) in ignored)})")
+        params += values
+        picks.append(f"(SELECT {quote(obj._meta.pk.column)} FROM r{n})")  # noqa: S608 - names
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(picks)}", params)
+        row = cursor.fetchone()
+    return [_saved(obj, pk) for obj, pk in zip(objs, row, strict=True)]
+
+
+def _names_and_values(obj: Model) -> tuple[tuple[str, ...], list]:
+    # An auto-increment key is the database's to give, unless the caller set it.
+    fields = [
+        f
+        for f in obj._meta.concrete_fields
+        if not (f.db_returning and getattr(obj, f.attname) is None)
+    ]
+    names = tuple(f.name for f in fields)
+    return names, [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def _saved(obj: Model, pk) -> bool:
+    if pk is None:
         return False
-    obj.pk = row[0]
+    obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias
     return True

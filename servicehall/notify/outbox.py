@@ -94,6 +94,30 @@ def enqueue(
     `about` is a model instance or an ("app.model", "id") pair. With `dedupe_key`, a second
     call with the same key returns the first row unchanged (whatever its content).
     """
+    message = new_message(
+        channel=channel, to=to, body=body, subject=subject, dedupe_key=dedupe_key, about=about
+    )
+    # INSERT ... ON CONFLICT DO NOTHING RETURNING id: a row back is ours; none means the key
+    # is held, and the row that holds it is read. Unlike get_or_create this needs no
+    # savepoint and logs no error, and on PostgreSQL the INSERT blocks on a concurrent
+    # uncommitted holder of the key, so the read afterwards sees whichever row won.
+    if rows.insert(message, ignore_conflicts=dedupe_key is not None):
+        return message
+    return Message.objects.get(dedupe_key=dedupe_key)
+
+
+def new_message(
+    *,
+    channel: str,
+    to: str,
+    body: str,
+    subject: str = "",
+    dedupe_key: str | None = None,
+    about: Model | tuple[str, str] | None = None,
+) -> Message:
+    """The row `enqueue` would insert, not inserted: for a caller that writes it together
+    with other rows of the same change (audit.record's `along`). Its `dedupe_key`, if any,
+    must be new (a key already held fails the whole statement)."""
     if channel not in Channel.values:
         raise ValueError(f"unknown notification channel {channel!r}")
     if not (body or "").strip():
@@ -132,13 +156,7 @@ def enqueue(
             mask_recipient(channel, to),
         )
 
-    # INSERT ... ON CONFLICT DO NOTHING RETURNING id: a row back is ours; none means the key
-    # is held, and the row that holds it is read. Unlike get_or_create this needs no
-    # savepoint and logs no error, and on PostgreSQL the INSERT blocks on a concurrent
-    # uncommitted holder of the key, so the read afterwards sees whichever row won.
-    if rows.insert(message, ignore_conflicts=dedupe_key is not None):
-        return message
-    return Message.objects.get(dedupe_key=dedupe_key)
+    return message
 
 
 def notify_sms(
@@ -150,6 +168,17 @@ def notify_sms(
 ) -> Message:
     """Queue an SMS (see `enqueue`)."""
     return enqueue(channel=Channel.SMS, to=to, body=body, dedupe_key=dedupe_key, about=about)
+
+
+def new_sms(
+    to: str,
+    body: str,
+    *,
+    dedupe_key: str | None = None,
+    about: Model | tuple[str, str] | None = None,
+) -> Message:
+    """An SMS row not inserted yet (see `new_message`)."""
+    return new_message(channel=Channel.SMS, to=to, body=body, dedupe_key=dedupe_key, about=about)
 
 
 def notify_email(

@@ -378,3 +378,20 @@ def test_retention_shorter_than_six_months_fails_the_system_check(settings):
     assert audit_retention(None) == []
     settings.AUDIT_RETENTION_DAYS = 90
     assert [e.id for e in audit_retention(None)] == ["servicehall.core.E001"]
+
+
+def test_rows_along_are_written_with_the_entry_or_not_at_all():
+    from servicehall.notify.models import Message
+    from servicehall.notify.outbox import new_sms
+
+    with transaction.atomic():
+        sms = new_sms("13800138000", "已受理", dedupe_key="along-1")
+        entry = audit.record(actor=None, action="test.along", details={"n": 1}, along=(sms,))
+    assert Message.objects.get(pk=sms.pk).body == "已受理"
+    assert AuditEntry.objects.get(pk=entry.pk).action == "test.along"
+    assert audit.verify_chain().ok
+    # A row that cannot be written takes the entry with it: the change is not half recorded.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        held = new_sms("13800138000", "重复", dedupe_key="along-1")
+        audit.record(actor=None, action="test.along", along=(held,))
+    assert AuditEntry.objects.filter(action="test.along").count() == 1

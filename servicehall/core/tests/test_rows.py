@@ -51,3 +51,34 @@ def test_a_conflicting_row_is_skipped_only_when_asked():
     with pytest.raises(IntegrityError), transaction.atomic():
         rows.insert(message(dedupe_key="same"))
     assert Message.objects.filter(dedupe_key="same").count() == 1
+
+
+def test_rows_of_several_models_are_inserted_together_in_one_round_trip():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from servicehall.accounts.models import Department
+    from servicehall.bookings.models import Office
+
+    office = Office(code="t2", name="测试大厅", kind="exit_entry", hours={"note": "二"})
+    office.department = Department.objects.first()
+    first, second = message(dedupe_key="a"), message(dedupe_key="b", subject="主题")
+    with CaptureQueriesContext(connection) as queries:
+        assert rows.insert_together([first, office, second]) == [True, True, True]
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 3)
+    assert all(obj.pk and not obj._state.adding for obj in (first, office, second))
+    assert Message.objects.get(pk=second.pk).subject == "主题"
+    assert Office.objects.get(pk=office.pk).hours == {"note": "二"}
+    assert Message.objects.get(pk=first.pk).status == Status.PENDING  # the model's default
+
+
+def test_together_a_conflicting_row_is_skipped_only_when_asked():
+    from django.db import IntegrityError, transaction
+
+    rows.insert(message(dedupe_key="held"))
+    twin, fresh = message(dedupe_key="held"), message(dedupe_key="fresh")
+    assert rows.insert_together([twin, fresh], ignore_conflicts=(twin,)) == [False, True]
+    assert twin.pk is None and fresh.pk is not None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.insert_together([message(dedupe_key="new"), message(dedupe_key="held")])
+    assert not Message.objects.filter(dedupe_key="new").exists()  # all or nothing
