@@ -43,3 +43,13 @@ def locking(statement: str) -> str:
 
 # The last number handed out in a (locked) thread. Params: the number, thread id.
 SET_LAST_SEQUENCE = "UPDATE alarms_smsthread SET last_sequence = %s WHERE id = %s"
+
+
+# The next incident number of a local day, in one statement (was three): the day's row is
+# made or counted up, and stays locked until commit, so numbers never repeat and never skip.
+# Params: the day.
+NEXT_INCIDENT_NUMBER = """
+INSERT INTO alarms_incidentcounter (day, last) VALUES (%s, 1)
+ON CONFLICT (day) DO UPDATE SET last = alarms_incidentcounter.last + 1
+RETURNING last
+"""

@@ -23,15 +23,14 @@ import re
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from servicehall.core import audit
 from servicehall.notify import outbox
 
-from . import geo, live
+from . import geo, live, sql
 from . import rules as alarm_rules
 from .models import (
     LINE_DESK,
@@ -43,7 +42,6 @@ from .models import (
     CloseOutcome,
     Desk,
     Incident,
-    IncidentCounter,
     IncidentEvent,
     IncidentType,
     Priority,
@@ -232,10 +230,9 @@ def _require_open(incident: Incident) -> None:
 
 def next_number(now: datetime) -> str:
     day = timezone.localdate(now)
-    counter, _created = IncidentCounter.objects.get_or_create(day=day)
-    # The UPDATE locks the counter row until commit: numbers never repeat.
-    IncidentCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
-    last = IncidentCounter.objects.values_list("last", flat=True).get(pk=counter.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.NEXT_INCIDENT_NUMBER, [connection.ops.adapt_datefield_value(day)])
+        (last,) = cursor.fetchone()
     return f"JJ{day:%Y%m%d}{last:05d}"
 
 

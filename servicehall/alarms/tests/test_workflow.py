@@ -268,3 +268,12 @@ def test_a_closed_incident_says_so_once(centre):
     with pytest.raises(workflow.AlarmError) as refused:
         workflow.classify(actor=centre, incident=incident, desks=["police"])
     assert "警情已结警，不能再操作。" in str(refused.value.messages[0])
+
+
+def test_incident_numbers_count_up_within_a_day_and_start_again_the_next(centre):
+    from datetime import timedelta
+
+    numbers = [call(centre, now=at(8 + n)).number for n in range(3)]
+    assert numbers == ["JJ2026091400001", "JJ2026091400002", "JJ2026091400003"]
+    next_day = at(0) + timedelta(days=1)
+    assert call(centre, received_at=next_day, now=next_day).number == "JJ2026091500001"
