@@ -44,6 +44,7 @@ from .workflow import (
     AlarmError,
     clean_mobile,
     clean_text,
+    drafted,
     incident_payload,
     locked_incident,
     next_number,
@@ -181,9 +182,11 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
     thread.last_sequence = last
     with connection.cursor() as cursor:  # both numbers handed out in one write
         cursor.execute(sql.SET_LAST_SEQUENCE, [last, thread.pk])
-    # The audit entries last: their chain lock is held until commit (core.audit).
+    # The audit entries last: their chain lock is held until commit (core.audit). A new
+    # incident's two steps are written in one round trip.
+    earlier = ()
     if opened:
-        record(incident, "create_from_sms", actor=None, actor_label=label, at=now)
+        earlier = (drafted(incident, "create_from_sms", actor=None, actor_label=label, at=now),)
         publish_after_commit("incident.created", incident_payload(incident))
     record(
         incident,
@@ -193,6 +196,7 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
         at=now,
         from_status=incident.status,
         details={"thread": thread.pk, "sequence": message.sequence, "gateway": gateway},
+        earlier=earlier,
     )
     publish_after_commit("sms.received", _sms_payload(message, thread))
     return message

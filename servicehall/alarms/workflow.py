@@ -143,9 +143,42 @@ def record(
     details: dict | None = None,
     unit: Unit | None = None,
     actor_label: str = "",
+    earlier: tuple = (),
 ) -> IncidentEvent:
     """An event on the timeline and its audit entry (both in the caller's transaction, one
-    round trip)."""
+    round trip). `earlier`: steps of the same change drafted before (`drafted`), written
+    ahead of this one in the same round trip."""
+    event, entry = drafted(
+        incident,
+        action,
+        actor=actor,
+        at=at,
+        from_status=from_status,
+        details=details,
+        unit=unit,
+        actor_label=actor_label,
+    )
+    audit.record(
+        **entry,
+        along=(*(e for e, _ in earlier), event),
+        before=tuple(audit.draft(**d) for _, d in earlier),
+    )
+    return event
+
+
+def drafted(
+    incident: Incident | None,
+    action: str,
+    *,
+    actor,
+    at: datetime,
+    from_status: str = "",
+    details: dict | None = None,
+    unit: Unit | None = None,
+    actor_label: str = "",
+) -> tuple[IncidentEvent, dict]:
+    """A step's event (not inserted) and the arguments of its audit entry, for `record`'s
+    `earlier`."""
     details = details or {}
     event = IncidentEvent(
         incident=incident,
@@ -158,15 +191,14 @@ def record(
         details=details,
         at=at,
     )
-    audit.record(
-        actor=actor,
-        actor_label=_actor_label(actor, actor_label),
-        action=f"alarm.{action}",
-        target=incident if incident is not None else unit,
-        details={"from": from_status, "to": event.to_status, **details},
-        along=(event,),
-    )
-    return event
+    entry = {
+        "actor": actor,
+        "actor_label": _actor_label(actor, actor_label),
+        "action": f"alarm.{action}",
+        "target": incident if incident is not None else unit,
+        "details": {"from": from_status, "to": event.to_status, **details},
+    }
+    return event, entry
 
 
 def transition(incident: Incident, to_status: str, *, actor, action: str, at, **kwargs):

@@ -234,6 +234,7 @@ def record(
     details: dict | None = None,
     actor_label: str = "",
     along: tuple = (),
+    before: tuple[dict, ...] = (),
 ) -> AuditEntry:
     """Append one entry to the chain and return it.
 
@@ -242,12 +243,42 @@ def record(
     overrides its str() (pass a masked form when str() would show personal data). `along`:
     other new rows of the same change that refer to none of each other (its timeline event,
     an outbox message), inserted with the entry in one round trip (core.rows.insert_together).
+    `before`: entries of the same change drafted earlier (`draft`), appended ahead of this
+    one under the same lock and head read, in the same round trip.
     """
+    fields = draft(
+        actor=actor,
+        action=action,
+        target=target,
+        target_repr=target_repr,
+        purpose=purpose,
+        ip=ip,
+        success=success,
+        details=details,
+        actor_label=actor_label,
+    )
+    return _append([*before, fields], along)[-1]
+
+
+def draft(
+    *,
+    actor,
+    action: str,
+    target=None,
+    target_repr: str = "",
+    purpose: str = "",
+    ip: str | None = None,
+    success: bool = True,
+    details: dict | None = None,
+    actor_label: str = "",
+) -> dict:
+    """An entry's fields as `record` takes them, checked, not yet on the chain (its place,
+    time and hashes are given under the chain's lock): for `record(before=...)`."""
     if not action or len(action) > AuditEntry._meta.get_field("action").max_length:
         raise ValueError("audit action must be a non-empty string of at most 64 characters")
     user, label = _actor_of(actor)
     object_type, object_id, default_repr = _describe_target(target)
-    fields = {
+    return {
         "actor_id": user.pk if user else None,
         "actor_label": _clip(label or actor_label or ("" if user else "system"), "actor_label"),
         "action": action,
@@ -259,15 +290,24 @@ def record(
         "success": bool(success),
         "details": _normalise_json(details or {}),
     }
+
+
+def _append(drafts: list[dict], along) -> list[AuditEntry]:
     with transaction.atomic(savepoint=False):
-        head_sequence, head_hash = _locked_chain_head()
+        sequence, prev_hash = _locked_chain_head()
         # Time is taken under the lock so that it never goes backwards along the chain
         # (the retention purge relies on old entries forming a prefix).
-        fields.update(sequence=head_sequence + 1, time=timezone.now(), prev_hash=head_hash)
-        entry = AuditEntry(**fields, entry_hash=compute_hash(**fields))
+        now = timezone.now()
+        entries = []
+        for fields in drafts:
+            sequence += 1
+            fields = {**fields, "sequence": sequence, "time": now, "prev_hash": prev_hash}
+            entry = AuditEntry(**fields, entry_hash=compute_hash(**fields))
+            entries.append(entry)
+            prev_hash = entry.entry_hash
         # Not save(): AuditEntry.save refuses writers other than this one.
-        rows.insert_together([*along, entry])
-    return entry
+        rows.insert_together([*along, *entries])
+    return entries
 
 
 def client_ip(request) -> str | None:

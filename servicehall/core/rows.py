@@ -21,15 +21,17 @@ from django.db.models import Model
 
 
 @cache
-def _statement(model: type[Model], names: tuple[str, ...], on_conflict_ignore: bool) -> str:
+def _statement(
+    model: type[Model], names: tuple[str, ...], on_conflict_ignore: bool, count: int = 1
+) -> str:
     meta = model._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in names)
-    marks = ", ".join(["%s"] * len(names))
+    marks = ", ".join([f"({', '.join(['%s'] * len(names))})"] * count)
     conflict = " ON CONFLICT DO NOTHING" if on_conflict_ignore else ""
     # Names from the model's metadata, values as parameters.
     return (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}){conflict} "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {marks}{conflict} "  # noqa: S608
         f"RETURNING {quote(meta.pk.column)}"
     )
 
@@ -49,21 +51,35 @@ def insert_together(objs: list[Model], *, ignore_conflicts: tuple[Model, ...] = 
     """INSERT several new rows that do not refer to each other (e.g. an event, an outbox
     message and an audit entry) in one round trip: on PostgreSQL one statement of
     data-modifying CTEs, elsewhere one INSERT each. Each is inserted as `insert` would (the
-    objects in `ignore_conflicts` with ON CONFLICT DO NOTHING); returns whether each was."""
+    objects in `ignore_conflicts` with ON CONFLICT DO NOTHING); returns whether each was.
+
+    Rows of one model share one INSERT, in the order given, so their keys are in that order
+    too (a timeline sorted by time and key stays in the order of the change); the CTEs of
+    different tables run in no promised order."""
     ignored = {id(obj) for obj in ignore_conflicts}
     if connection.vendor != "postgresql" or len(objs) < 2:
         return [insert(obj, ignore_conflicts=id(obj) in ignored) for obj in objs]
+    groups: dict[tuple, list[tuple[Model, list]]] = {}
+    for obj in objs:
+        names, values = _names_and_values(obj)
+        # A row that may be skipped is an INSERT of its own: its key says whether it was.
+        alone = (id(obj),) if id(obj) in ignored else ()
+        groups.setdefault((type(obj), names, *alone), []).append((obj, values))
     parts, params, picks = [], [], []
     quote = connection.ops.quote_name
-    for n, obj in enumerate(objs):
-        names, values = _names_and_values(obj)
-        parts.append(f"r{n} AS ({_statement(type(obj), names, id(obj) in ignored)})")
-        params += values
-        picks.append(f"(SELECT {quote(obj._meta.pk.column)} FROM r{n})")  # noqa: S608 - names
+    for n, ((model, names, *alone), group) in enumerate(groups.items()):
+        parts.append(f"r{n} AS ({_statement(model, names, bool(alone), len(group))})")
+        params += [value for _obj, values in group for value in values]
+        key = quote(model._meta.pk.column)
+        # Keys handed out within one INSERT rise in the order of its rows.
+        picks.append(f"ARRAY(SELECT {key} FROM r{n} ORDER BY {key})")  # noqa: S608 - names
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(picks)}", params)
-        row = cursor.fetchone()
-    return [_saved(obj, pk) for obj, pk in zip(objs, row, strict=True)]
+        keys = cursor.fetchone()
+    for group, group_keys in zip(groups.values(), keys, strict=True):
+        for (obj, _values), pk in zip(group, group_keys or [None], strict=False):
+            _saved(obj, pk)
+    return [obj.pk is not None and not obj._state.adding for obj in objs]
 
 
 def _names_and_values(obj: Model) -> tuple[tuple[str, ...], list]:

@@ -52,6 +52,26 @@ def test_messages_thread_by_number(districts):
     assert [m.text for m in inbound] == ["有人抢劫，我在中街", "在中街北口"]
 
 
+def test_a_new_sms_alarm_records_its_opening_then_the_message_in_order(districts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from servicehall.alarms import queries
+    from servicehall.core import audit
+    from servicehall.core.models import AuditEntry
+
+    with CaptureQueriesContext(connection) as captured:
+        incident = sms("m1").thread.incident
+    steps = [e.action for e in queries.timeline(incident).events]
+    assert steps == ["create_from_sms", "sms_in"]
+    entries = AuditEntry.objects.filter(action__startswith="alarm.").order_by("sequence")
+    assert [e.action for e in entries] == ["alarm.create_from_sms", "alarm.sms_in"]
+    assert audit.verify_chain().ok
+    # Both steps' events and audit entries are written in one statement (PostgreSQL).
+    writes = [q for q in captured if "core_auditentry" in q["sql"] and "INSERT" in q["sql"]]
+    assert len(writes) == (1 if connection.vendor == "postgresql" else 2)
+
+
 def test_each_inbound_is_acknowledged_in_the_same_transaction(districts):
     message = sms("m1")
     thread = message.thread

@@ -67,6 +67,7 @@ def test_rows_of_several_models_are_inserted_together_in_one_round_trip():
         assert rows.insert_together([first, office, second]) == [True, True, True]
     assert len(queries) == (1 if connection.vendor == "postgresql" else 3)
     assert all(obj.pk and not obj._state.adding for obj in (first, office, second))
+    assert first.pk < second.pk  # rows of one table keep the order they were given in
     assert Message.objects.get(pk=second.pk).subject == "主题"
     assert Office.objects.get(pk=office.pk).hours == {"note": "二"}
     assert Message.objects.get(pk=first.pk).status == Status.PENDING  # the model's default
