@@ -79,20 +79,10 @@ def _next_sequence(thread: SmsThread) -> int:
     return thread.last_sequence
 
 
-def _queue_out(
-    thread: SmsThread,
-    kind: str,
-    text: str,
-    *,
-    actor,
-    now,
-    sequence: int | None = None,
-    announce: bool = True,
-) -> SmsMessage:
-    """An outbound message in a locked thread: numbered (the next number, or `sequence`
-    when the caller numbers it), stored, queued in the outbox, and announced to the
-    consoles unless the caller's own notice covers it."""
-    sequence = sequence or _next_sequence(thread)
+def _queue_out(thread: SmsThread, kind: str, text: str, *, actor, now) -> SmsMessage:
+    """An outbound message in a locked thread: numbered, stored, queued in the outbox, and
+    announced to the consoles."""
+    sequence = _next_sequence(thread)
     queued = outbox.notify_sms(
         thread.phone,
         text,
@@ -110,8 +100,7 @@ def _queue_out(
         outbox=queued,
     )
     rows.insert(message)
-    if announce:
-        publish_after_commit("sms.sent", _sms_payload(message, thread))
+    publish_after_commit("sms.sent", _sms_payload(message, thread))
     return message
 
 
@@ -157,7 +146,6 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
     thread, opened, answered_by_hand = found or _new_thread(phone, received_at, now)
     incident = thread.incident
     message = SmsMessage(
-        thread=thread,
         sequence=thread.last_sequence + 1,
         direction=Direction.IN,
         kind=MessageKind.INBOUND,
@@ -167,21 +155,43 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
         received_at=received_at,
         stored_at=now,
     )
-    rows.insert(message)
+    stored = [message]
     # Acknowledged at once until a call-taker has written: then the conversation is theirs.
-    last = message.sequence
+    # Not announced on its own: the sms.received notice of the same commit has the consoles
+    # read the thread, acknowledgement included (one notice per message, not two).
+    queued = None
     if not answered_by_hand:
-        body = SMS_TEXTS["ack_first" if last == 1 else "ack_more"].format(number=incident.number)
-        last += 1
-        # Not announced on its own: the sms.received notice of the same commit has the
-        # consoles read the thread, acknowledgement included (one notice per message
-        # through the channel layer and each console, not two).
-        _queue_out(
-            thread, MessageKind.AUTO_ACK, body, actor=None, now=now, sequence=last, announce=False
+        kind = "ack_first" if message.sequence == 1 else "ack_more"
+        body = SMS_TEXTS[kind].format(number=incident.number)
+        # One acknowledgement per inbound message: keyed by the message, not by the thread
+        # (a new thread has no key yet when its first acknowledgement is written).
+        queued = outbox.new_sms(
+            phone, body, dedupe_key=f"alarm-ack:{gateway}:{message_id}", about=incident
         )
-    thread.last_sequence = last
-    with connection.cursor() as cursor:  # both numbers handed out in one write
-        cursor.execute(sql.SET_LAST_SEQUENCE, [last, thread.pk])
+        stored.append(
+            SmsMessage(
+                sequence=message.sequence + 1,
+                direction=Direction.OUT,
+                kind=MessageKind.AUTO_ACK,
+                text=body,
+                stored_at=now,
+            )
+        )
+    thread.last_sequence = stored[-1].sequence
+    # The rows in as few round trips as their keys allow: the thread (written with its last
+    # number when new) and the outbox message, then both messages of the thread.
+    if opened:
+        rows.insert_together([thread, *filter(None, [queued])])
+    else:
+        if queued is not None:
+            rows.insert(queued)
+        with connection.cursor() as cursor:  # both numbers handed out in one write
+            cursor.execute(sql.SET_LAST_SEQUENCE, [thread.last_sequence, thread.pk])
+    for row in stored:
+        row.thread = thread
+    if queued is not None:
+        stored[-1].outbox = queued
+    rows.insert_together(stored)
     # The audit entries last: their chain lock is held until commit (core.audit). A new
     # incident's two steps are written in one round trip.
     earlier = ()
@@ -239,7 +249,7 @@ def _open_thread(phone: str, gateway: str, message_id: str):
 
 
 def _new_thread(phone: str, received_at, now) -> tuple[SmsThread, bool, bool]:
-    """A new thread of `phone` with a new SMS incident."""
+    """A new SMS incident (inserted) and its thread of `phone` (for the caller to write)."""
     incident = Incident(
         number=next_number(now),
         channel=Channel.SMS,
@@ -249,10 +259,10 @@ def _new_thread(phone: str, received_at, now) -> tuple[SmsThread, bool, bool]:
         **desk_fields({Desk.POLICE}),
     )
     rows.insert(incident)
-    # The partial UNIQUE on open threads refuses a twin opened concurrently (IntegrityError;
-    # the twin waited on the incident counter, so it holds no lock we could wait for).
+    # Written by the caller, with its messages' last number. The partial UNIQUE on open
+    # threads refuses a twin opened concurrently (IntegrityError; the twin waited on the
+    # incident counter, so it holds no lock we could wait for).
     thread = SmsThread(phone=phone, incident=incident, opened_at=now)
-    rows.insert(thread)
     return thread, True, False
 
 

@@ -89,15 +89,25 @@ def first_message_insert_fails():
 
     @contextmanager
     def failing(error: Exception):
-        real, failed = rows.insert, []
+        real_one, real_together, failed = rows.insert, rows.insert_together, []
+
+        def fail_on_a_message(objs):
+            if any(isinstance(obj, SmsMessage) for obj in objs) and not failed:
+                failed.append(objs)
+                raise error
 
         def insert(obj, **kwargs):
-            if isinstance(obj, SmsMessage) and not failed:
-                failed.append(obj)
-                raise error
-            return real(obj, **kwargs)
+            fail_on_a_message([obj])
+            return real_one(obj, **kwargs)
 
-        with mock.patch.object(rows, "insert", side_effect=insert):
+        def insert_together(objs, **kwargs):
+            fail_on_a_message(objs)
+            return real_together(objs, **kwargs)
+
+        with (
+            mock.patch.object(rows, "insert", side_effect=insert),
+            mock.patch.object(rows, "insert_together", side_effect=insert_together),
+        ):
             yield
 
     return failing
