@@ -7,7 +7,8 @@ rolled back. `event_kind` is one of
     incident.created  incident.changed  unit.changed  sms.received  sms.sent
 
 and `payload` a small JSON-able dict of ids, statuses and desks (no personal data: the
-console reads the rest over HTTP with the viewer's own permissions), e.g.
+console reads the rest over HTTP with the viewer's own permissions; an SMS that opens an
+incident is one `sms.received` with `opened` and the incident's number, not two notices), e.g.
 {"incident": 12, "number": "JJ2026091400001", "status": "dispatched",
  "desks": ["fire", "police"], "district": 3}.
 

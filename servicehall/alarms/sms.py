@@ -197,7 +197,6 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
     earlier = ()
     if opened:
         earlier = (drafted(incident, "create_from_sms", actor=None, actor_label=label, at=now),)
-        publish_after_commit("incident.created", incident_payload(incident))
     record(
         incident,
         "sms_in",
@@ -208,7 +207,12 @@ def _receive(gateway, message_id, phone, text, received_at, now, label) -> SmsMe
         details={"thread": thread.pk, "sequence": message.sequence, "gateway": gateway},
         earlier=earlier,
     )
-    publish_after_commit("sms.received", _sms_payload(message, thread))
+    # One notice for the message, which also says when it opened the incident: the
+    # console's lists refresh on any notice, and it announces the new incident from it.
+    notice = _sms_payload(message, thread)
+    if opened:
+        notice.update(opened=True, number=incident.number)
+    publish_after_commit("sms.received", notice)
     return message
 
 

@@ -75,9 +75,11 @@
     if (!announcer) return;
     var said = [];
     events.forEach(function (event) {
-      if (event.event === "incident.created" && root.getAttribute("data-new-incident")) {
+      var opened = event.event === "incident.created" || (event.event === "sms.received" && event.opened);
+      if (opened && root.getAttribute("data-new-incident")) {
         said.push(root.getAttribute("data-new-incident") + " " + (event.number || ""));
-      } else if (event.event === "sms.received" && root.getAttribute("data-new-sms")) {
+      }
+      if (event.event === "sms.received" && root.getAttribute("data-new-sms")) {
         said.push(root.getAttribute("data-new-sms"));
       }
     });

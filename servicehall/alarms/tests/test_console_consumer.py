@@ -187,12 +187,13 @@ def test_an_inbound_sms_reaches_the_police_desk_with_its_thread(districts):
         assert (await communicator.connect(timeout=5))[0]
         await communicator.receive_json_from(timeout=5)
         message = await database_sync_to_async(receive)()
-        kinds = {}
-        for _ in range(2):  # created, the message received (its acknowledgement with it)
-            event = await communicator.receive_json_from(timeout=5)
-            kinds[event["event"]] = event
-        assert set(kinds) == {"incident.created", "sms.received"}
-        assert await communicator.receive_nothing(timeout=0.3)  # no separate sms.sent
+        # One notice: the message received, which opened the incident (its number for the
+        # console to announce) and carries its acknowledgement along.
+        event = await communicator.receive_json_from(timeout=5)
+        kinds = {event["event"]: event}
+        assert set(kinds) == {"sms.received"}
+        assert await communicator.receive_nothing(timeout=0.3)  # no incident.created, no sms.sent
+        assert event["opened"] is True and event["number"] == message.thread.incident.number
         assert kinds["sms.received"]["thread"] == message.thread_id
         assert "13800138000" not in str(kinds)  # ids and statuses, no personal data
         # The routing rides along (publishing reads no incident): a new SMS alarm is the
