@@ -63,6 +63,7 @@ from harness import (
     CpuMeter,
     backends_of,
     fresh_database,
+    machine_speed,
     manage,
     percentile,
     pids_named,
@@ -469,6 +470,7 @@ def main() -> int:
         f"{'one loop per worker (experiment)' if args.publish_loop else 'live.publish as is'}; "
         f"{os.cpu_count()} CPUs; load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
     )
+    say(f"machine speed: {machine_speed()}")
     started = time.perf_counter()
     fresh_database(args.database)
     manage(env_all, "migrate", "--no-input", "-v", "0")
@@ -631,6 +633,7 @@ def main() -> int:
         + " ".join(f"{v:.2f}" for v in base_meter["load"])
     )
 
+    say(f"machine speed after the run: {machine_speed()}")
     say("summary:")
     worst = max(r["delay"].get("p99", float("inf")) for r in results)
     base = max(b.get("p99", float("nan")) for b in base_results)

@@ -58,6 +58,7 @@ from harness import (
     backends_of,
     cpu_seconds,
     fresh_database,
+    machine_speed,
     manage,
     percentile,
     pids_named,
@@ -442,6 +443,7 @@ def main() -> int:
         f"{args.clients} clients, {args.workers} gunicorn workers × {args.threads} threads, "
         f"{os.cpu_count()} CPUs; cache: {cache_note}"
     )
+    say(f"machine speed: {machine_speed()}")
     started = time.perf_counter()
     fresh_database(args.database)
     manage(env_all, "migrate", "--no-input", "-v", "0")
@@ -527,6 +529,7 @@ def main() -> int:
         f"{got['recount_mismatch']} slots where it differs from `booked`"
     )
     say(f"  slots left with a free place: {got['not_full']} of {len(chosen)}")
+    say(f"machine speed after the run: {machine_speed()}")
     say("summary:")
     say(
         f"  bookings/s (all booking requests): {r['rps']:,.0f}; successful bookings/s: {made / r['seconds']:,.0f}"
