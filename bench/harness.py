@@ -160,9 +160,9 @@ class CpuMeter:
 
 
 def machine_speed() -> str:
-    """How fast this machine runs Python right now: the CPU time of a fixed loop (best of
-    three; ~0.32 s on this machine kind on a quiet minute, up to 0.5 s on a busy host). The
-    figures of runs on one machine compare only when this does."""
+    """How fast this machine runs plain Python right now: the CPU time of a fixed loop (best
+    of three). It catches a slower CPU, not everything: on this host the hall's own work
+    has cost half as much again from one minute to the next with this loop unchanged."""
     best = float("inf")
     for _ in range(3):
         started, total = time.process_time(), 0
