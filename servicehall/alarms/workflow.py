@@ -133,31 +133,12 @@ def _actor_label(actor, label: str) -> str:
     return "" if getattr(actor, "is_authenticated", False) else (label or "system")
 
 
-def record(
-    incident: Incident | None,
-    action: str,
-    *,
-    actor,
-    at: datetime,
-    from_status: str = "",
-    details: dict | None = None,
-    unit: Unit | None = None,
-    actor_label: str = "",
-    earlier: tuple = (),
-) -> IncidentEvent:
+def record(incident: Incident | None, action: str, *, earlier: tuple = (), **step):
     """An event on the timeline and its audit entry (both in the caller's transaction, one
-    round trip). `earlier`: steps of the same change drafted before (`drafted`), written
-    ahead of this one in the same round trip."""
-    event, entry = drafted(
-        incident,
-        action,
-        actor=actor,
-        at=at,
-        from_status=from_status,
-        details=details,
-        unit=unit,
-        actor_label=actor_label,
-    )
+    round trip); `step`: what `drafted` takes (actor, at, from_status, details, unit,
+    actor_label). `earlier`: steps of the same change drafted before, written ahead of this
+    one in the same round trip."""
+    event, entry = drafted(incident, action, **step)
     audit.record(
         **entry,
         along=(*(e for e, _ in earlier), event),
@@ -177,8 +158,8 @@ def drafted(
     unit: Unit | None = None,
     actor_label: str = "",
 ) -> tuple[IncidentEvent, dict]:
-    """A step's event (not inserted) and the arguments of its audit entry, for `record`'s
-    `earlier`."""
+    """A step's event (not inserted) and the arguments of its audit entry: what `record`
+    writes, or passes `earlier` than another step."""
     details = details or {}
     event = IncidentEvent(
         incident=incident,

@@ -222,42 +222,17 @@ def _actor_of(actor):
     return actor, actor.get_username()
 
 
-def record(
-    *,
-    actor,
-    action: str,
-    target=None,
-    target_repr: str = "",
-    purpose: str = "",
-    ip: str | None = None,
-    success: bool = True,
-    details: dict | None = None,
-    actor_label: str = "",
-    along: tuple = (),
-    before: tuple[dict, ...] = (),
-) -> AuditEntry:
-    """Append one entry to the chain and return it.
+def record(*, along: tuple = (), before: tuple[dict, ...] = (), **entry) -> AuditEntry:
+    """Append one entry to the chain and return it. `entry`: what `draft` takes (actor,
+    action, target, …).
 
-    `actor` is a user or None (system work, labelled "system" unless `actor_label` names the
-    job, e.g. "system:sweep_deadlines"). `target` is a model instance or None; `target_repr`
-    overrides its str() (pass a masked form when str() would show personal data). `along`:
-    other new rows of the same change that refer to none of each other (its timeline event,
-    an outbox message), inserted with the entry in one round trip (core.rows.insert_together).
-    `before`: entries of the same change drafted earlier (`draft`), appended ahead of this
-    one under the same lock and head read, in the same round trip.
+    `along`: other new rows of the same change that refer to none of each other (its
+    timeline event, an outbox message), inserted with the entry in one round trip
+    (core.rows.insert_together). `before`: entries of the same change drafted earlier
+    (`draft`), appended ahead of this one under the same lock and head read, in the same
+    round trip.
     """
-    fields = draft(
-        actor=actor,
-        action=action,
-        target=target,
-        target_repr=target_repr,
-        purpose=purpose,
-        ip=ip,
-        success=success,
-        details=details,
-        actor_label=actor_label,
-    )
-    return _append([*before, fields], along)[-1]
+    return _append([*before, draft(**entry)], along)[-1]
 
 
 def draft(
@@ -272,8 +247,13 @@ def draft(
     details: dict | None = None,
     actor_label: str = "",
 ) -> dict:
-    """An entry's fields as `record` takes them, checked, not yet on the chain (its place,
-    time and hashes are given under the chain's lock): for `record(before=...)`."""
+    """An entry's fields, checked, not yet on the chain (its place, time and hashes are given
+    under the chain's lock): what `record` appends, or passes `before` another entry.
+
+    `actor` is a user or None (system work, labelled "system" unless `actor_label` names the
+    job, e.g. "system:sweep_deadlines"). `target` is a model instance or None; `target_repr`
+    overrides its str() (pass a masked form when str() would show personal data).
+    """
     if not action or len(action) > AuditEntry._meta.get_field("action").max_length:
         raise ValueError("audit action must be a non-empty string of at most 64 characters")
     user, label = _actor_of(actor)

@@ -80,30 +80,19 @@ def _about(about) -> tuple[str, str]:
     return str(kind), str(ident)
 
 
-def enqueue(
-    *,
-    channel: str,
-    to: str,
-    body: str,
-    subject: str = "",
-    dedupe_key: str | None = None,
-    about: Model | tuple[str, str] | None = None,
-) -> Message:
-    """Queue one message in the caller's transaction and return its row.
-
-    `about` is a model instance or an ("app.model", "id") pair. With `dedupe_key`, a second
-    call with the same key returns the first row unchanged (whatever its content).
+def enqueue(**fields) -> Message:
+    """Queue one message in the caller's transaction and return its row. `fields`: what
+    `new_message` takes (channel, to, body, subject, dedupe_key, about). With `dedupe_key`,
+    a second call with the same key returns the first row unchanged (whatever its content).
     """
-    message = new_message(
-        channel=channel, to=to, body=body, subject=subject, dedupe_key=dedupe_key, about=about
-    )
+    message = new_message(**fields)
     # INSERT ... ON CONFLICT DO NOTHING RETURNING id: a row back is ours; none means the key
     # is held, and the row that holds it is read. Unlike get_or_create this needs no
     # savepoint and logs no error, and on PostgreSQL the INSERT blocks on a concurrent
     # uncommitted holder of the key, so the read afterwards sees whichever row won.
-    if rows.insert(message, ignore_conflicts=dedupe_key is not None):
+    if rows.insert(message, ignore_conflicts=message.dedupe_key is not None):
         return message
-    return Message.objects.get(dedupe_key=dedupe_key)
+    return Message.objects.get(dedupe_key=message.dedupe_key)
 
 
 def new_message(
@@ -115,9 +104,10 @@ def new_message(
     dedupe_key: str | None = None,
     about: Model | tuple[str, str] | None = None,
 ) -> Message:
-    """The row `enqueue` would insert, not inserted: for a caller that writes it together
-    with other rows of the same change (audit.record's `along`). Its `dedupe_key`, if any,
-    must be new (a key already held fails the whole statement)."""
+    """The row `enqueue` inserts, not inserted yet: for a caller that writes it together with
+    other rows of the same change (audit.record's `along`; its `dedupe_key`, if any, must be
+    new then: a key already held fails the whole statement). `about` is a model instance or
+    an ("app.model", "id") pair."""
     if channel not in Channel.values:
         raise ValueError(f"unknown notification channel {channel!r}")
     if not (body or "").strip():
