@@ -45,8 +45,10 @@ WHERE document_type = %s AND document_number = %s
 
 # The guarded UPDATE that is the capacity guarantee (with the CHECK booked <= capacity
 # behind it): a place is taken only while the slot is open, released, not started and has
-# one. Params: slot id, now, now.
+# one; the booking's row is inserted only if it returned one (core.rows.insert_if: on
+# PostgreSQL the two are one statement). Params: slot id, now, now.
 TAKE_PLACE = """
 UPDATE bookings_slot SET booked = booked + 1
 WHERE id = %s AND booked < capacity AND NOT is_closed AND release_at <= %s AND start > %s
+RETURNING id
 """

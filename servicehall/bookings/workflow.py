@@ -473,14 +473,6 @@ def _check_person(person: dict, slot: Slot, today: date, client_token: str) -> i
     return None
 
 
-def _take_place(slot: Slot, now: datetime) -> bool:
-    """The guarded UPDATE: one more booked place if the slot is still open and has one."""
-    at = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(sql.TAKE_PLACE, [slot.pk, at, at])
-        return cursor.rowcount == 1
-
-
 def _book(
     actor,
     slot: Slot,
@@ -500,10 +492,6 @@ def _book(
     for _attempt in range(3):
         try:
             with transaction.atomic(savepoint=savepoint):
-                if not _take_place(slot, now):
-                    if Slot.objects.filter(pk=slot.pk, is_closed=True).exists():
-                        raise BookingError(_("该时段已停止办理，请选择其他时段。"), "closed")
-                    raise _refuse_full()
                 booking = Booking(
                     slot=slot,
                     office=slot.office,
@@ -515,7 +503,13 @@ def _book(
                     rebooked_from=rebooked_from,
                     **person,
                 )
-                rows.insert(booking)
+                # The guarded UPDATE takes a place (one more booked, if the slot is still
+                # open and has one) and the booking is written only if it did.
+                at = connection.ops.adapt_datetimefield_value(now)
+                if not rows.insert_if(booking, sql.TAKE_PLACE, [slot.pk, at, at]):
+                    if Slot.objects.filter(pk=slot.pk, is_closed=True).exists():
+                        raise BookingError(_("该时段已停止办理，请选择其他时段。"), "closed")
+                    raise _refuse_full()
             break
         except IntegrityError:
             if not savepoint:

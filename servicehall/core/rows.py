@@ -14,6 +14,7 @@ here, so use this only for models whose writes go through one verbs module that 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from django.db import connection
@@ -45,6 +46,43 @@ def insert(obj: Model, *, ignore_conflicts: bool = False) -> bool:
         cursor.execute(_statement(type(obj), names, ignore_conflicts), values)
         row = cursor.fetchone()
     return _saved(obj, row[0] if row else None)
+
+
+def insert_if(obj: Model, guard: str, params: list) -> bool:
+    """INSERT `obj` only if the data-modifying statement `guard` (e.g. a guarded UPDATE …
+    RETURNING id) returned a row, and say whether it did. On PostgreSQL one statement (the
+    guard a CTE the INSERT selects from), so the two happen or fail together in one round
+    trip; elsewhere the guard, then the INSERT."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(guard, params)
+            if cursor.fetchone() is None:
+                return False
+        return insert(obj)
+    names, values = _names_and_values(obj)
+    with connection.cursor() as cursor:
+        cursor.execute(_guarded_statement(type(obj), names, guard), [*params, *values])
+        row = cursor.fetchone()
+    return _saved(obj, row[0] if row else None)
+
+
+@cache
+def _guarded_statement(model: type[Model], names: tuple[str, ...], guard: str) -> str:
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in names]
+    columns = ", ".join(quote(f.column) for f in fields)
+    # Selected values have no column to take their type from (VALUES would): each is cast
+    # to its column's type without a length, so that a too-long text still fails as it
+    # would in VALUES instead of being cut to fit.
+    values = ", ".join(
+        f"CAST(%s AS {re.sub(r'[(].*[)]', '', f.cast_db_type(connection))})" for f in fields
+    )
+    return (
+        f"WITH guard AS ({guard}) "  # noqa: S608 - names from the model, values as parameters
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} FROM guard "
+        f"RETURNING {quote(meta.pk.column)}"
+    )
 
 
 def insert_together(objs: list[Model], *, ignore_conflicts: tuple[Model, ...] = ()) -> list[bool]:

@@ -83,3 +83,53 @@ def test_together_a_conflicting_row_is_skipped_only_when_asked():
     with pytest.raises(IntegrityError), transaction.atomic():
         rows.insert_together([message(dedupe_key="new"), message(dedupe_key="held")])
     assert not Message.objects.filter(dedupe_key="new").exists()  # all or nothing
+
+
+def test_a_row_is_inserted_only_if_its_guard_changed_a_row():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from servicehall.notify.models import Message as M
+
+    held = message(dedupe_key="guard-target")
+    rows.insert(held)
+    table = M._meta.db_table
+    guard = (
+        f"UPDATE {table} SET attempts = attempts + 1 WHERE id = %s AND attempts < 1 RETURNING id"  # noqa: S608
+    )
+    first = message(dedupe_key="guarded-1")
+    with CaptureQueriesContext(connection) as queries:
+        assert rows.insert_if(first, guard, [held.pk]) is True
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert first.pk and M.objects.get(pk=first.pk).dedupe_key == "guarded-1"
+    assert M.objects.get(pk=held.pk).attempts == 1
+    second = message(dedupe_key="guarded-2")  # the guard no longer matches: nothing written
+    assert rows.insert_if(second, guard, [held.pk]) is False and second.pk is None
+    assert not M.objects.filter(dedupe_key="guarded-2").exists()
+
+
+def test_a_guarded_row_that_cannot_be_written_undoes_its_guard():
+    from django.db import IntegrityError, transaction
+
+    from servicehall.notify.models import Message as M
+
+    held = message(dedupe_key="guard-held")
+    rows.insert(held)
+    guard = f"UPDATE {M._meta.db_table} SET attempts = attempts + 1 WHERE id = %s RETURNING id"  # noqa: S608
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.insert_if(message(dedupe_key="guard-held"), guard, [held.pk])
+    assert M.objects.get(pk=held.pk).attempts == 0  # the place is not taken without its row
+
+
+@pytest.mark.postgres  # SQLite does not hold text to a column's length
+def test_a_too_long_value_fails_as_it_would_without_a_guard():
+    from django.db import DataError, transaction
+
+    from servicehall.notify.models import Message as M
+
+    held = message(dedupe_key="guard-long")
+    rows.insert(held)
+    guard = f"UPDATE {M._meta.db_table} SET attempts = attempts + 1 WHERE id = %s RETURNING id"  # noqa: S608
+    too_long = message(dedupe_key="x" * 300)  # the column holds 200
+    with pytest.raises(DataError), transaction.atomic():
+        rows.insert_if(too_long, guard, [held.pk])
