@@ -85,28 +85,26 @@ def _guarded_statement(model: type[Model], names: tuple[str, ...], guard: str) -
     )
 
 
-def insert_together(objs: list[Model], *, ignore_conflicts: tuple[Model, ...] = ()) -> list[bool]:
+def insert_together(objs: list[Model]) -> None:
     """INSERT several new rows that do not refer to each other (e.g. an event, an outbox
-    message and an audit entry) in one round trip: on PostgreSQL one statement of
-    data-modifying CTEs, elsewhere one INSERT each. Each is inserted as `insert` would (the
-    objects in `ignore_conflicts` with ON CONFLICT DO NOTHING); returns whether each was.
+    message and an audit entry) in one round trip, each as `insert` would and its key set:
+    on PostgreSQL one statement of data-modifying CTEs, elsewhere one INSERT each.
 
     Rows of one model share one INSERT, in the order given, so their keys are in that order
     too (a timeline sorted by time and key stays in the order of the change); the CTEs of
     different tables run in no promised order."""
-    ignored = {id(obj) for obj in ignore_conflicts}
     if connection.vendor != "postgresql" or len(objs) < 2:
-        return [insert(obj, ignore_conflicts=id(obj) in ignored) for obj in objs]
+        for obj in objs:
+            insert(obj)
+        return
     groups: dict[tuple, list[tuple[Model, list]]] = {}
     for obj in objs:
         names, values = _names_and_values(obj)
-        # A row that may be skipped is an INSERT of its own: its key says whether it was.
-        alone = (id(obj),) if id(obj) in ignored else ()
-        groups.setdefault((type(obj), names, *alone), []).append((obj, values))
+        groups.setdefault((type(obj), names), []).append((obj, values))
     parts, params, picks = [], [], []
     quote = connection.ops.quote_name
-    for n, ((model, names, *alone), group) in enumerate(groups.items()):
-        parts.append(f"r{n} AS ({_statement(model, names, bool(alone), len(group))})")
+    for n, ((model, names), group) in enumerate(groups.items()):
+        parts.append(f"r{n} AS ({_statement(model, names, False, len(group))})")
         params += [value for _obj, values in group for value in values]
         key = quote(model._meta.pk.column)
         # Keys handed out within one INSERT rise in the order of its rows.
@@ -115,9 +113,8 @@ def insert_together(objs: list[Model], *, ignore_conflicts: tuple[Model, ...] = 
         cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(picks)}", params)
         keys = cursor.fetchone()
     for group, group_keys in zip(groups.values(), keys, strict=True):
-        for (obj, _values), pk in zip(group, group_keys or [None], strict=False):
+        for (obj, _values), pk in zip(group, group_keys, strict=True):
             _saved(obj, pk)
-    return [obj.pk is not None and not obj._state.adding for obj in objs]
 
 
 def _names_and_values(obj: Model) -> tuple[tuple[str, ...], list]:
