@@ -7,18 +7,22 @@ in the database (`make bench-booking` prints both). These few statements are the
 booking runs; everything else in the app uses the ORM.
 """
 
+from functools import cache
+
+from servicehall.core import rows
+
+from .models import Slot
+
+
 # The slot asked for and its siblings (other counters' slots of the same office, item and
 # time) at an active office, with what a booking reads of the office and the item, and the
-# booking a client token already made. Params: client_token, slot id. Every Slot field is
-# selected, in SLOT_FIELDS order: the rows become Slot instances, and a field left out would
-# be read again.
-SLOT_FIELDS = [
-    "id", "office_id", "counter_id", "item_id", "date", "start", "end", "session",
-    "capacity", "booked", "release_at", "is_closed",
-]  # fmt: skip
-SLOTS_AT_TIME = """
-SELECT s.id, s.office_id, s.counter_id, s.item_id, s.date, s.start, s."end", s.session,
-       s.capacity, s.booked, s.release_at, s.is_closed,
+# booking a client token already made. Params: client_token, slot id. Every Slot column
+# comes first (core.rows.from_row reads them), then office code, name and kind, item code
+# and name, counter code and the token's booking.
+@cache
+def slots_at_time() -> str:
+    return f"""
+SELECT {rows.columns(Slot, "s")},
        o.code AS office_code, o.name AS office_name, o.kind AS office_kind,
        i.code AS item_code, i.name AS item_name,
        c.code AS counter_code,
@@ -30,7 +34,8 @@ JOIN bookings_office o ON o.id = s.office_id
 JOIN catalog_serviceitem i ON i.id = s.item_id
 JOIN bookings_counter c ON c.id = s.counter_id
 WHERE r.id = %s AND o.is_active
-"""
+"""  # noqa: S608 - the columns from the model
+
 
 # A person's bookings that decide whether they may book: a live one of the item that day
 # (one per person, item and day), and the no-shows within the restriction window.

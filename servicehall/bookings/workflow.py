@@ -16,7 +16,7 @@ booking already made.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -329,10 +329,10 @@ def book(
 ) -> Booking:
     """Book a place in `slot` or, `at_any_counter`, at its time: the emptiest of it and the
     other counters' slots of the same office, item and time that have a place (what the
-    pages and the API offer: a person books a time, not a counter). A citizen books for themself; an operator (dispatcher,
-    window_clerk) for a caller (name, ID or passport number, phone); a liaison for a foreign
-    employee of `enterprise` at a visa office (name, passport number). The same
-    `client_token` again returns the booking already made.
+    pages and the API offer: a person books a time, not a counter). A citizen books for
+    themself; an operator (dispatcher, window_clerk) for a caller (name, ID or passport
+    number, phone); a liaison for a foreign employee of `enterprise` at a visa office (name,
+    passport number). The same `client_token` again returns the booking already made.
 
     Cheap refusals first: one read gives the slots of that time (with office and item) and
     whether this client token has booked before; a time seen full is refused from those
@@ -381,10 +381,10 @@ def _slots_at_time(
     """The slot `slot_pk` (at an active office, else not found); the slot to book — itself,
     or `at_any_counter` the emptiest of it and its siblings with a place, else itself for
     the refusal; and the pk of the booking `client_token` made, or None. One statement
-    (sql.SLOTS_AT_TIME); each slot comes with its office and item holding only the fields a
+    (sql.slots_at_time); each slot comes with its office and item holding only the fields a
     booking reads (the rest are deferred)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql.SLOTS_AT_TIME, [client_token, slot_pk])
+        cursor.execute(sql.slots_at_time(), [client_token, slot_pk])
         found = [_slot_of(row) for row in cursor.fetchall()]
     asked = next((s for s in found if s.pk == slot_pk), None)
     if asked is None:
@@ -395,10 +395,10 @@ def _slots_at_time(
 
 
 def _slot_of(row) -> Slot:
-    """A row of sql.SLOTS_AT_TIME as a Slot with its office and item (deferred but for the
-    fields read). Datetimes come aware from PostgreSQL and naive UTC from SQLite."""
-    slot = Slot.from_db(None, sql.SLOT_FIELDS, [_aware(v) for v in row[:12]])
-    office_code, office_name, office_kind, item_code, item_name, counter, token = row[12:]
+    """A row of sql.slots_at_time as a Slot with its office and item (deferred but for the
+    fields read)."""
+    slot, after = rows.from_row(Slot, row)
+    office_code, office_name, office_kind, item_code, item_name, counter, token = row[after:]
     slot.office = Office.from_db(
         None,
         ["id", "code", "name", "kind"],
@@ -409,12 +409,6 @@ def _slot_of(row) -> Slot:
     )
     slot.counter_code, slot.token_booking = counter, token
     return slot
-
-
-def _aware(value):
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _by_pk(pk: int) -> Booking:
