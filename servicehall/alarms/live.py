@@ -21,9 +21,8 @@ desks (14 a desk), so it sees the whole desk without a second, city-wide send pe
 (that halved the channel layer's work for every SMS). A district created while a city
 console is open reaches it after a reload. Every payload carries the desks and district it is
 routed by (an SMS event its incident's, sms._sms_payload), so publishing reads nothing from
-the database; a payload without them (none is published today) falls back to one query for
-its incident. The layer is in-memory in the embedded default (one process serves
-pages and sockets) and Redis in production (settings CHANNEL_LAYERS).
+the database. The layer is in-memory in the embedded default (one process serves pages and
+sockets) and Redis in production (settings CHANNEL_LAYERS).
 
 A failure to publish never undoes the committed change (it is logged); a console's reload
 always shows the stored truth.
@@ -84,17 +83,9 @@ def close_consoles(sender=None, *, user=None, **kwargs) -> None:
 
 
 def _routing(payload: dict) -> tuple[list[str], int | None]:
-    if "desks" in payload:
-        desks = payload["desks"]
-    elif "desk" in payload:
-        desks = [payload["desk"]]
-    else:  # a payload naming its incident only (a fallback: one query, after commit)
-        from .models import Incident
-
-        row = Incident.objects.filter(pk=payload.get("incident")).first()
-        if row is None:
-            return [], None
-        return sorted(row.desks), row.district_id
+    """The desks (a unit's notice names its one `desk`) and the district a payload is routed
+    by: every publisher puts them in it (workflow.routing_of), so routing reads nothing."""
+    desks = payload["desks"] if "desks" in payload else [payload["desk"]]
     return list(desks), payload.get("district")
 
 
