@@ -17,8 +17,8 @@ Every refusal is {"detail": Chinese message, "code": ...} — the codes of
 workflow.BookingError for the booking rules.
 
 Booking is workflow.book (capacity by its guarded UPDATE; a time's slot is moved to a
-sibling counter's slot with a place). A booking POST makes 11 SQL statements (the session's
-included), a refusal for a full time 3 (tests/test_round_trips.py holds the bounds).
+sibling counter's slot with a place). A refusal for a full time costs 3 statements with the
+session's; tests/test_round_trips.py holds the bounds of both.
 """
 
 from __future__ import annotations
